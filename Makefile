@@ -1,0 +1,49 @@
+# The two commands a fresh clone needs are `make series` and `make test`; each runs setup first.
+SHELL := /bin/bash
+PY := .venv/bin/python
+export RPY2_CFFI_MODE ?= ABI
+export PYTHONDONTWRITEBYTECODE := 1
+
+.DEFAULT_GOAL := help
+.PHONY: help setup series test lint format unit nbval notebooks bench mock lab lock clean
+
+help: ## List the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+setup: ## Install R if missing, create .venv with pinned packages, check rpy2 (idempotent)
+	@bash scripts/setup.sh
+
+series: setup ## Main job: run every notebook headless in mock mode; executed copies + HTML in build/
+	@SERIES_MODE=mock $(PY) -m helpers.series
+
+test: setup lint unit nbval ## Test command: lint, unit/integration tests, nbval over every notebook
+
+lint: ## ruff check and format check (notebooks included)
+	@$(PY) -m ruff check . && $(PY) -m ruff format --check .
+
+format: ## Apply ruff's fixes and formatting
+	@$(PY) -m ruff check --fix . && $(PY) -m ruff format .
+
+unit: ## Unit and integration tests of helpers, handler and mock account
+	@$(PY) -m pytest tests -q
+
+nbval: ## Every notebook compared with its stored outputs (mock mode)
+	@SERIES_MODE=mock $(PY) -m pytest --nbval notebooks -q --nbval-sanitize-with notebooks/sanitize.cfg -p no:cacheprovider
+
+notebooks: setup ## Re-execute the notebooks in mock mode and store their outputs in place
+	@SERIES_MODE=mock $(PY) -m helpers.series --in-place
+
+bench: setup ## Benchmarks (on demand; figures printed and saved under benchmarks/results/)
+	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
+
+mock: setup ## Run the mock AWS account in the foreground (prints the variables to export)
+	@$(PY) -m helpers.mock
+
+lab: setup ## Open the series in JupyterLab (mock mode unless SERIES_MODE=live)
+	@$(PY) -m jupyter lab notebooks $(if $(filter 0,$(shell id -u)),--allow-root,)
+
+lock: ## Re-resolve requirements.in into requirements.lock (in a scratch venv)
+	@bash scripts/lock.sh
+
+clean: ## Remove build output (keeps .venv)
+	@rm -rf build .pytest_cache .ruff_cache

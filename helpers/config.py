@@ -1,0 +1,119 @@
+"""Configuration: which account the series talks to (mock or live) and what things are called.
+
+Everything a notebook needs to know about names comes from here, so no notebook hard-codes a
+bucket or a role. In mock mode the names are the 2017 series' own; in live mode (issue: many
+participants sharing one account) they carry a prefix and buckets are made globally unique.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+MODE_VARIABLE = "SERIES_MODE"
+PREFIX_VARIABLE = "SERIES_PREFIX"
+REGION_VARIABLE = "AWS_DEFAULT_REGION"
+DEFAULT_REGION = "us-east-1"
+MODES = ("mock", "live")
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DATA_CSV = PROJECT_ROOT / "data" / "binary.csv"
+POLICIES_DIR = PROJECT_ROOT / "policies"
+LAMBDA_PACKAGE_DIR = PROJECT_ROOT / "lambda_package"
+BUILD_DIR = PROJECT_ROOT / "build"
+
+# The 2017 names (original-series.md). Live mode derives its own from these.
+MODELS_BUCKET_2017 = "serverless-poc-models"
+HANDLERS_BUCKET_2017 = "serverless-poc-handlers"
+MODEL_KEY = "admission.rds"
+POLICY_NAME_2017 = "ServerlessPOC"
+ROLE_NAME_2017 = "ServerlessPOC"
+FUNCTION_NAME_2017 = "ServerlessPOCAdmission"
+
+
+class ConfigurationError(ValueError):
+    """A setting has a value the series cannot use; the message says which and what to set."""
+
+
+def current_mode() -> str:
+    """The mode from ``SERIES_MODE`` (default ``mock``), validated."""
+    mode = os.environ.get(MODE_VARIABLE, "mock").strip().lower() or "mock"
+    if mode not in MODES:
+        raise ConfigurationError(
+            f"{MODE_VARIABLE}={mode!r} is not a mode this series knows. "
+            f"Set {MODE_VARIABLE}=mock (no AWS account needed) or {MODE_VARIABLE}=live."
+        )
+    return mode
+
+
+def _clean_prefix(prefix: str) -> str:
+    cleaned = re.sub(r"[^a-z0-9-]", "-", prefix.lower()).strip("-")
+    if prefix and not cleaned:
+        raise ConfigurationError(
+            f"{PREFIX_VARIABLE}={prefix!r} has no letters or digits; use e.g. {PREFIX_VARIABLE}=alice."
+        )
+    return cleaned[:20]
+
+
+@dataclass(frozen=True)
+class Names:
+    """The names of everything the series creates."""
+
+    models_bucket: str
+    handlers_bucket: str
+    model_key: str
+    policy_name: str
+    role_name: str
+    function_name: str
+    log_group: str = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "log_group", f"/aws/lambda/{self.function_name}")
+
+
+def names_for(mode: str, prefix: str = "", account_id: str = "") -> Names:
+    """Names for a mode. Mock: the 2017 names. Live or prefixed: ``prefix`` + unique buckets."""
+    prefix = _clean_prefix(prefix)
+    if mode == "mock" and not prefix:
+        return Names(
+            models_bucket=MODELS_BUCKET_2017,
+            handlers_bucket=HANDLERS_BUCKET_2017,
+            model_key=MODEL_KEY,
+            policy_name=POLICY_NAME_2017,
+            role_name=ROLE_NAME_2017,
+            function_name=FUNCTION_NAME_2017,
+        )
+    camel = "".join(part.capitalize() for part in prefix.split("-") if part)
+    bucket_suffix = f"-{account_id}" if account_id else ""
+    bucket_prefix = f"{prefix}-" if prefix else ""
+    return Names(
+        models_bucket=f"{bucket_prefix}{MODELS_BUCKET_2017}{bucket_suffix}",
+        handlers_bucket=f"{bucket_prefix}{HANDLERS_BUCKET_2017}{bucket_suffix}",
+        model_key=MODEL_KEY,
+        policy_name=f"{camel}{POLICY_NAME_2017}",
+        role_name=f"{camel}{ROLE_NAME_2017}",
+        function_name=f"{camel}{FUNCTION_NAME_2017}",
+    )
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Mode, region and prefix, read once from the environment."""
+
+    mode: str
+    region: str
+    prefix: str
+
+    @classmethod
+    def from_environment(cls) -> Settings:
+        return cls(
+            mode=current_mode(),
+            region=os.environ.get(REGION_VARIABLE) or DEFAULT_REGION,
+            prefix=_clean_prefix(os.environ.get(PREFIX_VARIABLE, "")),
+        )
+
+    @property
+    def is_mock(self) -> bool:
+        return self.mode == "mock"

@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# Idempotent setup: R (from apt when missing), .venv with the pinned packages, the helpers package
+# installed editable, and a check that rpy2 really talks to R. Quick when everything is already there.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+say() { printf '[setup] %s\n' "$*"; }
+PYTHON=${PYTHON:-python3}
+VENV=.venv
+STAMP=$VENV/.setup-stamp
+
+# 1. R -------------------------------------------------------------------------------------------
+if ! command -v R >/dev/null 2>&1; then
+  if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+    say "R is missing: installing r-base-core with apt-get (about 30 MB)"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends r-base-core gcc >/dev/null
+  elif command -v apt-get >/dev/null 2>&1 && command -v sudo >/dev/null 2>&1; then
+    say "R is missing: installing r-base-core with sudo apt-get (about 30 MB)"
+    sudo DEBIAN_FRONTEND=noninteractive apt-get update -qq
+    sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends r-base-core gcc >/dev/null
+  else
+    cat >&2 <<'MSG'
+[setup] R was not found and apt-get is not usable here.
+        Install R >= 4.2 yourself, or use conda:  conda env create -f environment.yml && conda activate r-lambda-series
+        then run this command again (with R on PATH).
+MSG
+    exit 1
+  fi
+fi
+say "R: $(R --version | head -n 1)"
+
+# 2. .venv with pinned packages ------------------------------------------------------------------
+want=$(cat requirements.lock pyproject.toml | sha256sum | cut -c1-16)
+if [ ! -x "$VENV/bin/python" ]; then
+  say "creating $VENV with $($PYTHON --version)"
+  "$PYTHON" -m venv "$VENV"
+fi
+if [ "$(cat "$STAMP" 2>/dev/null || true)" != "$want" ]; then
+  say "installing pinned packages into $VENV (a minute or two the first time)"
+  pip_quiet() { "$VENV/bin/python" -m pip install -q --disable-pip-version-check "$@" 2>&1 \
+      | { grep -v "^WARNING: Location .* is ignored" || true; }; return "${PIPESTATUS[0]}"; }
+  pip_quiet -r requirements.lock
+  pip_quiet --no-deps --no-build-isolation -e .
+  echo "$want" > "$STAMP"
+else
+  say "$VENV is up to date"
+fi
+
+# 3. rpy2 really talks to R ----------------------------------------------------------------------
+export RPY2_CFFI_MODE=${RPY2_CFFI_MODE:-ABI}
+if ! "$VENV/bin/python" -c 'import rpy2.robjects as ro; assert ro.r("1 + 1")[0] == 2' 2>/tmp/rpy2-check.$$; then
+  cat /tmp/rpy2-check.$$ >&2; rm -f /tmp/rpy2-check.$$
+  cat >&2 <<'MSG'
+[setup] rpy2 could not talk to R. Run `.venv/bin/python -m rpy2.situation` to see which R it found.
+        Usual causes: R newer/older than the rpy2 pin supports (see README, "When R or rpy2 misbehave"),
+        or R_HOME pointing to another R.
+MSG
+  exit 1
+fi
+rm -f /tmp/rpy2-check.$$
+say "rpy2 $("$VENV/bin/python" -c 'from importlib.metadata import version; print(version("rpy2"))') talks to R: ok"
