@@ -53,11 +53,14 @@ list(
     fit$call <- quote(glm(formula = admit ~ gre + gpa + rank, family = binomial, data = admissions))
     environment(fit$formula) <- globalenv()
     attr(fit$terms, ".Environment") <- globalenv()
+    attr(attr(fit$model, "terms"), ".Environment") <- globalenv()
     fit
   },
   save = function(fit, path) {
-    # version 3 and gzip, like saveRDS's default; the bytes depend only on the model and R's version.
-    saveRDS(fit, file = path, version = 3, compress = "gzip")
+    # Format version 2 writes every vector expanded. Version 3 (the default) keeps ALTREP vectors
+    # such as the deferred row names compact or not depending on whether anything has looked at
+    # them, so the same model could give different bytes.
+    saveRDS(fit, file = path, version = 2, compress = "gzip")
     invisible(file.size(path))
   },
   load = function(path) readRDS(path),
@@ -150,7 +153,9 @@ class AdmissionModel:
             },
             index=pd.Index(columns["terms"], name="term"),
         )
-        frame.attrs["estimate_17"] = dict(zip(columns["terms"], columns["estimate_17"], strict=True))
+        frame.attrs["estimate_17"] = dict(
+            zip(columns["terms"], columns["estimate_17"], strict=True)
+        )
         return frame
 
     def fit_statistics(self) -> dict[str, float]:
@@ -198,7 +203,9 @@ def load(path: str | os.PathLike[str]) -> AdmissionModel:
     """Read a model saved with :meth:`AdmissionModel.save` (or any glm ``.rds`` of this formula)."""
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"No model file at {path}: train one with helpers.r_model.train().save(path).")
+        raise FileNotFoundError(
+            f"No model file at {path}: train one with helpers.r_model.train().save(path)."
+        )
     with r_session():
         return AdmissionModel(_r("load")(str(path)))
 
@@ -206,14 +213,18 @@ def load(path: str | os.PathLike[str]) -> AdmissionModel:
 def load_admissions(csv_path: str | os.PathLike[str] = DATA_CSV) -> pd.DataFrame:
     """The admissions data as a DataFrame, ``rank`` as an ordered categorical 1..4."""
     frame = pd.read_csv(csv_path)
-    frame["rank"] = pd.Categorical(frame["rank"].astype(str), categories=list(RANK_LEVELS), ordered=True)
+    frame["rank"] = pd.Categorical(
+        frame["rank"].astype(str), categories=list(RANK_LEVELS), ordered=True
+    )
     return frame
 
 
 def reference_table() -> pd.DataFrame:
     """The published reference fit (6 decimals), for side-by-side display."""
     return pd.DataFrame.from_dict(
-        REFERENCE_COEFFICIENTS, orient="index", columns=["reference_estimate", "reference_std_error"]
+        REFERENCE_COEFFICIENTS,
+        orient="index",
+        columns=["reference_estimate", "reference_std_error"],
     ).rename_axis("term")
 
 
@@ -224,7 +235,9 @@ def predict_from_coefficients(
     coefficients = {term: float(value) for term, value in exported["coefficients"].items()}
     label = _rank_label(rank)
     if label not in exported["rank_levels"]:
-        raise ValueError(f"rank {rank!r} is not one of the model's levels {exported['rank_levels']}")
+        raise ValueError(
+            f"rank {rank!r} is not one of the model's levels {exported['rank_levels']}"
+        )
     eta = coefficients["(Intercept)"] + coefficients["gre"] * gre + coefficients["gpa"] * gpa
     if label != exported["rank_levels"][0]:
         eta += coefficients[f"rank{label}"]
