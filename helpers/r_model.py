@@ -86,6 +86,23 @@ list(
 """
 
 
+_LIBRARY_PATH_AT_START = os.environ.get("LD_LIBRARY_PATH")
+
+
+def _restore_library_path() -> None:
+    """Undo the LD_LIBRARY_PATH that starting R puts in ``os.environ``.
+
+    R prepends its own and the system library folders. This process has already loaded its
+    libraries, but every child would inherit the setting: a Python child (the ``aws`` CLI in a
+    notebook's ``!`` cell, a Lambda worker of the mock account) then loads the system's libssl
+    instead of its own and fails at ``import ssl``.
+    """
+    if _LIBRARY_PATH_AT_START is None:
+        os.environ.pop("LD_LIBRARY_PATH", None)
+    else:
+        os.environ["LD_LIBRARY_PATH"] = _LIBRARY_PATH_AT_START
+
+
 @contextmanager
 def r_session() -> Iterator[Any]:
     """Hold the R lock and yield ``rpy2.robjects`` with its default converter active.
@@ -96,6 +113,8 @@ def r_session() -> Iterator[Any]:
     import rpy2.robjects as ro
 
     with R_LOCK, ro.default_converter.context():
+        if not _functions:
+            _r("train")  # first use: define the R functions, tidy the environment
         yield ro
 
 
@@ -107,6 +126,7 @@ def _r(name: str) -> Any:
     if not _functions:
         import rpy2.robjects as ro
 
+        _restore_library_path()
         code = ro.r(_R_CODE)
         _functions.update({key: code.rx2(key) for key in code.names})
     return _functions[name]
