@@ -31,6 +31,11 @@ MODEL_KEY = "admission.rds"
 POLICY_NAME_2017 = "ServerlessPOC"
 ROLE_NAME_2017 = "ServerlessPOC"
 FUNCTION_NAME_2017 = "ServerlessPOCAdmission"
+# Made by the series beyond the 2017 steps: a learner user (permanent vs temporary credentials),
+# the keep-warm schedule, and the container image repository (live mode).
+USER_NAME = "ServerlessPOCLearner"
+SCHEDULE_RULE_NAME = "ServerlessPOCKeepWarm"
+ECR_REPOSITORY = "serverless-poc-admission"
 
 
 class ConfigurationError(ValueError):
@@ -67,6 +72,9 @@ class Names:
     policy_name: str
     role_name: str
     function_name: str
+    user_name: str = USER_NAME
+    schedule_rule: str = SCHEDULE_RULE_NAME
+    ecr_repository: str = ECR_REPOSITORY
     log_group: str = field(init=False)
 
     def __post_init__(self) -> None:
@@ -95,6 +103,9 @@ def names_for(mode: str, prefix: str = "", account_id: str = "") -> Names:
         policy_name=f"{camel}{POLICY_NAME_2017}",
         role_name=f"{camel}{ROLE_NAME_2017}",
         function_name=f"{camel}{FUNCTION_NAME_2017}",
+        user_name=f"{camel}{USER_NAME}",
+        schedule_rule=f"{camel}{SCHEDULE_RULE_NAME}",
+        ecr_repository=f"{bucket_prefix}{ECR_REPOSITORY}",
     )
 
 

@@ -67,3 +67,40 @@ def admission_rate_plot(data: pd.DataFrame):
     right.legend()
     figure.tight_layout()
     return figure
+
+
+def architecture_figure():
+    """The data product as boxes and arrows: what the series builds, and what is IAM's part."""
+    import matplotlib.pyplot as plt
+    from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
+
+    figure, axes = plt.subplots(figsize=(10, 3.6))
+    axes.set_xlim(0, 10)
+    axes.set_ylim(0, 3.6)
+    axes.axis("off")
+    boxes = {
+        "caller": (0.2, 1.5, "Caller\n(boto3, aws CLI,\nlater API Gateway)", "#e8e8e8"),
+        "lambda": (3.0, 1.5, "Lambda function\nServerlessPOCAdmission\nhandler.py + R (rpy2)", "#fde2c4"),
+        "s3": (6.3, 2.4, "S3 bucket\nserverless-poc-models\nadmission.rds", "#d5e8d4"),
+        "logs": (6.3, 0.3, "CloudWatch Logs\n/aws/lambda/…", "#dae8fc"),
+        "role": (3.0, 0.05, "IAM role ServerlessPOC\ntrust: lambda.amazonaws.com", "#f8cecc"),
+    }
+    for x, y, text, colour in boxes.values():
+        axes.add_patch(
+            FancyBboxPatch((x, y), 2.6, 1.0, boxstyle="round,pad=0.05", fc=colour, ec="#555")
+        )
+        axes.text(x + 1.3, y + 0.5, text, ha="center", va="center", fontsize=8.5)
+
+    def arrow(start, end, label):
+        axes.add_patch(FancyArrowPatch(start, end, arrowstyle="-|>", mutation_scale=12, color="#333"))
+        axes.text((start[0] + end[0]) / 2, (start[1] + end[1]) / 2 + 0.12, label, ha="center", fontsize=8)
+
+    arrow((2.85, 2.0), (3.0, 2.0), "")
+    axes.text(2.1, 2.65, "invoke\n{gre, gpa, rank}", ha="center", fontsize=8)
+    arrow((5.65, 2.2), (6.3, 2.8), "s3:GetObject")
+    arrow((5.65, 1.8), (6.3, 0.9), "logs:PutLogEvents")
+    arrow((4.3, 1.05), (4.3, 1.5), "")
+    axes.text(4.45, 1.22, "temporary credentials", fontsize=8)
+    axes.set_title("What the series builds", fontsize=11)
+    figure.tight_layout()
+    return figure

@@ -1,0 +1,221 @@
+"""Deploying the data product: buckets, the model object, the role, the function — idempotently.
+
+Every function here can run twice with the same result, so a notebook's catch-up cell can call
+them blindly. Each creating call is guarded by :meth:`Account.require_create_permission`, which
+does nothing in mock mode and refuses in live mode until the learner opts in.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import botocore.exceptions
+
+from helpers.config import Names
+from helpers.session import Account
+
+RUNTIME = "python3.12"
+HANDLER = "handler.lambda_handler"
+MEMORY_MB = 128
+TIMEOUT_S = 6
+FUNCTION_ZIP_KEY = "function.zip"
+
+
+def tags_for(account: Account) -> dict[str, str]:
+    """Tags on every taggable resource: which project made it and for whom."""
+    owner = account.settings.prefix or account.caller_arn.rsplit("/", 1)[-1]
+    return {"project": "serverless-poc", "owner": owner}
+
+
+def ensure_bucket(account: Account, bucket: str) -> bool:
+    """Create ``bucket`` unless it exists (and is ours). Returns True when it was created."""
+    s3 = account.client("s3")
+    try:
+        s3.head_bucket(Bucket=bucket)
+        return False
+    except botocore.exceptions.ClientError as error:
+        code = error.response["Error"]["Code"]
+        if code in ("403", "AccessDenied"):
+            raise RuntimeError(
+                f"The bucket name {bucket!r} is taken by another AWS account (bucket names are "
+                "global). Set SERIES_PREFIX to something unique, e.g. your name, and restart."
+            ) from error
+        if code not in ("404", "NoSuchBucket", "NotFound"):
+            raise
+    account.require_create_permission(f"the S3 bucket {bucket}")
+    arguments: dict[str, Any] = {"Bucket": bucket}
+    if account.region != "us-east-1":
+        arguments["CreateBucketConfiguration"] = {"LocationConstraint": account.region}
+    s3.create_bucket(**arguments)
+    tags = [{"Key": key, "Value": value} for key, value in tags_for(account).items()]
+    s3.put_bucket_tagging(Bucket=bucket, Tagging={"TagSet": tags})
+    return True
+
+
+def upload_file(account: Account, path: Path, bucket: str, key: str) -> bool:
+    """Upload ``path`` to s3://bucket/key unless the object already has the same MD5 (ETag)."""
+    s3 = account.client("s3")
+    md5 = hashlib.md5(path.read_bytes()).hexdigest()
+    try:
+        if s3.head_object(Bucket=bucket, Key=key)["ETag"].strip('"') == md5:
+            return False
+    except botocore.exceptions.ClientError as error:
+        if error.response["Error"]["Code"] not in ("404", "NoSuchKey", "NotFound"):
+            raise
+    account.require_create_permission(f"the object s3://{bucket}/{key}")
+    s3.upload_file(str(path), bucket, key)
+    return True
+
+
+def upload_model(account: Account, model_path: Path) -> str:
+    """The model bucket (created if needed) with ``admission.rds`` in it; returns its S3 URI."""
+    names = account.names
+    ensure_bucket(account, names.models_bucket)
+    upload_file(account, model_path, names.models_bucket, names.model_key)
+    return f"s3://{names.models_bucket}/{names.model_key}"
+
+
+def setup_role(account: Account):
+    """The ServerlessPOC policy and role (trusting Lambda), both policies attached."""
+    from helpers.iam import find_customer_policy, setup_lambda_role
+
+    iam = account.client("iam")
+    names = account.names
+    try:
+        iam.get_role(RoleName=names.role_name)
+        role_exists = True
+    except iam.exceptions.NoSuchEntityException:
+        role_exists = False
+    if not role_exists or find_customer_policy(iam, names.policy_name) is None:
+        account.require_create_permission(f"the IAM role {names.role_name} and its policy")
+    return setup_lambda_role(iam, names, tags=tags_for(account))
+
+
+@dataclass(frozen=True)
+class FunctionResult:
+    arn: str
+    action: str  # "created", "updated" or "unchanged"
+    code_sha256: str
+
+
+def code_sha256(zip_path: Path) -> str:
+    """Lambda's CodeSha256: base64 of the zip's SHA-256 digest."""
+    return base64.b64encode(hashlib.sha256(zip_path.read_bytes()).digest()).decode()
+
+
+def function_configuration(names: Names, role_arn: str) -> dict[str, Any]:
+    """The 2017 function's configuration, on today's runtime."""
+    return {
+        "Runtime": RUNTIME,
+        "Handler": HANDLER,
+        "Role": role_arn,
+        "MemorySize": MEMORY_MB,
+        "Timeout": TIMEOUT_S,
+        "Environment": {
+            "Variables": {"MODEL_BUCKET": names.models_bucket, "MODEL_KEY": names.model_key}
+        },
+        "Description": "Would this applicant be admitted? (R glm through rpy2)",
+    }
+
+
+def ensure_function(
+    account: Account,
+    zip_path: Path,
+    role_arn: str,
+    *,
+    function_name: str | None = None,
+    configuration: dict[str, Any] | None = None,
+) -> FunctionResult:
+    """Create the function from the zip (uploaded to the handlers bucket), or bring it up to date."""
+    names = account.names
+    function_name = function_name or names.function_name
+    wanted = configuration or function_configuration(names, role_arn)
+    lam = account.client("lambda")
+    ensure_bucket(account, names.handlers_bucket)
+    upload_file(account, zip_path, names.handlers_bucket, FUNCTION_ZIP_KEY)
+    code = {"S3Bucket": names.handlers_bucket, "S3Key": FUNCTION_ZIP_KEY}
+    sha = code_sha256(zip_path)
+    try:
+        current = lam.get_function_configuration(FunctionName=function_name)
+    except lam.exceptions.ResourceNotFoundException:
+        account.require_create_permission(f"the Lambda function {function_name}")
+        created = _retry_role_propagation(
+            account,
+            lambda: lam.create_function(
+                FunctionName=function_name,
+                Code=code,
+                Publish=False,
+                Tags=tags_for(account),
+                **wanted,
+            ),
+        )
+        wait_until_ready(account, function_name)
+        return FunctionResult(created["FunctionArn"], "created", created["CodeSha256"])
+    action = "unchanged"
+    if current["CodeSha256"] != sha:
+        lam.update_function_code(FunctionName=function_name, **code)
+        wait_until_ready(account, function_name)
+        action = "updated"
+    if _differs(current, wanted):
+        _retry_role_propagation(
+            account,
+            lambda: lam.update_function_configuration(FunctionName=function_name, **wanted),
+        )
+        wait_until_ready(account, function_name)
+        action = "updated"
+    return FunctionResult(current["FunctionArn"], action, sha)
+
+
+def _differs(current: dict[str, Any], wanted: dict[str, Any]) -> bool:
+    for key, value in wanted.items():
+        have = current.get(key)
+        if key == "Environment":
+            have = {"Variables": (have or {}).get("Variables", {})}
+        if have != value:
+            return True
+    return False
+
+
+def _retry_role_propagation(account: Account, call, attempts: int = 8):
+    """A new role takes a few seconds to be usable by Lambda in a live account; retry then.
+
+    In mock mode the same error means the trust policy is wrong, so it is raised at once.
+    """
+    for attempt in range(attempts):
+        try:
+            return call()
+        except botocore.exceptions.ClientError as error:
+            message = error.response["Error"].get("Message", "")
+            retryable = "cannot be assumed by Lambda" in message and not account.settings.is_mock
+            if not retryable or attempt == attempts - 1:
+                raise
+            time.sleep(2 + attempt)
+    raise AssertionError("unreachable")
+
+
+def wait_until_ready(
+    account: Account, function_name: str, timeout_s: float = 120
+) -> dict[str, Any]:
+    """Wait until the function is Active and its last update Successful."""
+    lam = account.client("lambda")
+    deadline = time.monotonic() + timeout_s
+    while True:
+        configuration = lam.get_function_configuration(FunctionName=function_name)
+        state = configuration.get("State", "Active")
+        update = configuration.get("LastUpdateStatus", "Successful")
+        if state == "Active" and update in ("Successful", None):
+            return configuration
+        if state == "Failed" or update == "Failed":
+            reason = configuration.get("StateReason") or configuration.get("LastUpdateStatusReason")
+            raise RuntimeError(f"{function_name} failed to become ready: {reason}")
+        if time.monotonic() > deadline:
+            raise TimeoutError(
+                f"{function_name} is still {state}/{update} after {timeout_s:.0f} s; "
+                "check it in the Lambda console."
+            )
+        time.sleep(1)

@@ -1,0 +1,175 @@
+"""Invoking the function and reading what it says: payloads, errors, log tails, REPORT lines.
+
+Everything here goes through the public Lambda and CloudWatch Logs APIs, so it behaves the same
+against the mock account and a live one.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from helpers.session import Account
+
+REPORT_FIELDS = {
+    "duration_ms": r"Duration: ([\d.]+) ms",
+    "billed_ms": r"Billed Duration: ([\d.]+) ms",
+    "memory_mb": r"Memory Size: (\d+) MB",
+    "max_memory_mb": r"Max Memory Used: (\d+) MB",
+    "init_ms": r"Init Duration: ([\d.]+) ms",
+}
+
+
+@dataclass
+class Invocation:
+    """One call of the function, as the caller sees it."""
+
+    status_code: int
+    payload: Any
+    function_error: str | None
+    log_tail: str
+    executed_version: str | None
+    client_ms: float
+    report: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return self.function_error is None and 200 <= self.status_code < 300
+
+    @property
+    def cold(self) -> bool:
+        return "init_ms" in self.report
+
+    def error_message(self) -> dict[str, Any] | None:
+        """For a handler error: the JSON our handler put in errorMessage (httpStatus etc.)."""
+        if not self.function_error or not isinstance(self.payload, dict):
+            return None
+        try:
+            return json.loads(self.payload.get("errorMessage", ""))
+        except ValueError:
+            return None
+
+
+def invoke(
+    account: Account,
+    event: Any,
+    *,
+    function_name: str | None = None,
+    log_tail: bool = True,
+    invocation_type: str = "RequestResponse",
+) -> Invocation:
+    """Invoke synchronously (by default) and decode the answer and the log tail."""
+    lam = account.client("lambda")
+    arguments: dict[str, Any] = {
+        "FunctionName": function_name or account.names.function_name,
+        "InvocationType": invocation_type,
+        "Payload": json.dumps(event).encode(),
+    }
+    if log_tail and invocation_type == "RequestResponse":
+        arguments["LogType"] = "Tail"
+    started = time.perf_counter()
+    response = lam.invoke(**arguments)
+    body = response["Payload"].read()
+    client_ms = (time.perf_counter() - started) * 1000
+    tail = base64.b64decode(response.get("LogResult", "")).decode("utf-8", "replace")
+    try:
+        payload = json.loads(body) if body else None
+    except ValueError:
+        payload = body.decode("utf-8", "replace")
+    return Invocation(
+        status_code=response["StatusCode"],
+        payload=payload,
+        function_error=response.get("FunctionError"),
+        log_tail=tail,
+        executed_version=response.get("ExecutedVersion"),
+        client_ms=client_ms,
+        report=parse_report(tail),
+    )
+
+
+def parse_report(text: str) -> dict[str, float]:
+    """The numbers of the last REPORT line in ``text`` (empty if there is none)."""
+    lines = [line for line in text.splitlines() if line.startswith("REPORT ")]
+    if not lines:
+        return {}
+    found = {}
+    for name, pattern in REPORT_FIELDS.items():
+        match = re.search(pattern, lines[-1])
+        if match:
+            found[name] = float(match.group(1))
+    return found
+
+
+def force_cold_start(account: Account, function_name: str | None = None) -> None:
+    """Retire the function's warm environments by changing its configuration.
+
+    Lambda starts new execution environments after any configuration change; a harmless
+    environment variable with a new value is the usual trick (in both modes).
+    """
+    from helpers.deploy import wait_until_ready
+
+    lam = account.client("lambda")
+    name = function_name or account.names.function_name
+    variables = (
+        lam.get_function_configuration(FunctionName=name)
+        .get("Environment", {})
+        .get("Variables", {})
+    )
+    variables = {**variables, "COLD_START_MARKER": str(time.time_ns())}
+    lam.update_function_configuration(FunctionName=name, Environment={"Variables": variables})
+    wait_until_ready(account, name)
+
+
+def measure_latency(
+    account: Account, event: Any, calls: int = 10, *, cold_starts: int = 1
+) -> pd.DataFrame:
+    """``cold_starts`` cold calls (forced), each followed by warm ones; one row per call."""
+    rows = []
+    warm_per_cold = max(1, (calls - cold_starts) // max(1, cold_starts))
+    for _ in range(cold_starts):
+        force_cold_start(account)
+        for index in range(1 + warm_per_cold):
+            call = invoke(account, event)
+            if not call.ok:
+                raise RuntimeError(f"the function failed while measuring: {call.payload}")
+            rows.append(
+                {
+                    "call": len(rows) + 1,
+                    "start": "cold" if call.cold else "warm",
+                    "client_ms": round(call.client_ms, 1),
+                    "duration_ms": call.report.get("duration_ms"),
+                    "billed_ms": call.report.get("billed_ms"),
+                    "init_ms": call.report.get("init_ms"),
+                    "max_memory_mb": call.report.get("max_memory_mb"),
+                    "first_after_update": index == 0,
+                }
+            )
+    return pd.DataFrame(rows).set_index("call")
+
+
+def latency_summary(latencies: pd.DataFrame) -> pd.DataFrame:
+    """Median client-side latency and billed duration, cold vs warm, next to 2017's figures."""
+    summary = latencies.groupby("start")[
+        ["client_ms", "duration_ms", "billed_ms", "init_ms"]
+    ].median()
+    summary["calls"] = latencies.groupby("start").size()
+    summary["2017 (ms)"] = summary.index.map({"cold": 658.93, "warm": 200.0})
+    return summary.round(1)
+
+
+def report_lines(account: Account, function_name: str | None = None, limit: int = 20) -> list[str]:
+    """The REPORT lines in the function's CloudWatch Logs group, oldest first."""
+    logs = account.client("logs")
+    group = f"/aws/lambda/{function_name or account.names.function_name}"
+    lines: list[str] = []
+    for page in logs.get_paginator("filter_log_events").paginate(
+        logGroupName=group, filterPattern="REPORT"
+    ):
+        lines += [event["message"].rstrip() for event in page["events"]]
+    return lines[-limit:]
