@@ -84,8 +84,14 @@ def delete_everything(account: Account) -> pd.DataFrame:
     from helpers.iam import delete_user, teardown_lambda_role
 
     names = account.names
+    from helpers.iam import delete_role
+
     results = delete_schedule(account)
     results += delete_function(account)
+    results += delete_function(account, names.no_s3_function)
+    for role in names.extra_roles:
+        gone = delete_role(account.client("iam"), role)
+        results.append((f"IAM role {role}", "deleted" if gone else "not found"))
     torn = teardown_lambda_role(account.client("iam"), names)
     results.append((f"IAM role {names.role_name}", "deleted" if torn["role"] else "not found"))
     results.append(
@@ -128,7 +134,8 @@ def inventory(account: Account) -> pd.DataFrame:
     found += [("log group", group["logGroupName"]) for group in groups["logGroups"]]
     rules = account.client("events").list_rules(NamePrefix=names.schedule_rule)["Rules"]
     found += [("EventBridge rule", rule["Name"]) for rule in rules]
-    probe("IAM role", names.role_name, lambda: iam.get_role(RoleName=names.role_name))
+    for role in (names.role_name, *names.extra_roles):
+        probe("IAM role", role, lambda role=role: iam.get_role(RoleName=role))
     policies = iam.list_policies(Scope="Local")["Policies"]
     found += [
         ("IAM policy", p["PolicyName"]) for p in policies if p["PolicyName"] == names.policy_name

@@ -80,6 +80,31 @@ class Names:
     def __post_init__(self) -> None:
         object.__setattr__(self, "log_group", f"/aws/lambda/{self.function_name}")
 
+    # Counter-examples the notebooks create next to the real thing, and delete again.
+    @property
+    def demo_role(self) -> str:
+        """Notebook 3: a role anyone in the account may assume, to show temporary credentials."""
+        return f"{self.role_name}Demo"
+
+    @property
+    def untrusted_role(self) -> str:
+        """Notebook 5: a role that does not trust Lambda (function creation must fail)."""
+        return f"{self.role_name}NoTrust"
+
+    @property
+    def no_s3_role(self) -> str:
+        """Notebook 7: a role with logging but without the S3 policy."""
+        return f"{self.role_name}NoS3"
+
+    @property
+    def no_s3_function(self) -> str:
+        """Notebook 7: the function running under :attr:`no_s3_role` (AccessDenied on the model)."""
+        return f"{self.function_name}NoS3"
+
+    @property
+    def extra_roles(self) -> tuple[str, ...]:
+        return (self.demo_role, self.untrusted_role, self.no_s3_role)
+
 
 def names_for(mode: str, prefix: str = "", account_id: str = "") -> Names:
     """Names for a mode. Mock: the 2017 names. Live or prefixed: ``prefix`` + unique buckets."""

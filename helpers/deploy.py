@@ -219,3 +219,44 @@ def wait_until_ready(
                 "check it in the Lambda console."
             )
         time.sleep(1)
+
+
+def setup_role_without_model_access(account: Account) -> str:
+    """A counter-example: a role trusting Lambda that may write logs but not read the model."""
+    from helpers.iam import BASIC_EXECUTION_POLICY_ARN, attach_policies, ensure_role, load_policy
+
+    iam = account.client("iam")
+    account.require_create_permission(f"the IAM role {account.names.no_s3_role}")
+    role = ensure_role(
+        iam,
+        account.names.no_s3_role,
+        load_policy("lambda_trust_policy", account.names),
+        description="Counter-example: logging only, no access to the model",
+        tags=tags_for(account),
+    )
+    attach_policies(iam, account.names.no_s3_role, [BASIC_EXECUTION_POLICY_ARN])
+    return role.arn
+
+
+def setup_untrusted_role(account: Account) -> str:
+    """A counter-example: a role whose trust policy names EC2, not Lambda."""
+    from helpers.iam import ensure_role
+
+    account.require_create_permission(f"the IAM role {account.names.untrusted_role}")
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"Service": "ec2.amazonaws.com"},
+                "Action": "sts:AssumeRole",
+            }
+        ],
+    }
+    return ensure_role(
+        account.client("iam"),
+        account.names.untrusted_role,
+        trust,
+        description="Counter-example: trusts EC2, not Lambda",
+        tags=tags_for(account),
+    ).arn

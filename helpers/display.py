@@ -80,7 +80,12 @@ def architecture_figure():
     axes.axis("off")
     boxes = {
         "caller": (0.2, 1.5, "Caller\n(boto3, aws CLI,\nlater API Gateway)", "#e8e8e8"),
-        "lambda": (3.0, 1.5, "Lambda function\nServerlessPOCAdmission\nhandler.py + R (rpy2)", "#fde2c4"),
+        "lambda": (
+            3.0,
+            1.5,
+            "Lambda function\nServerlessPOCAdmission\nhandler.py + R (rpy2)",
+            "#fde2c4",
+        ),
         "s3": (6.3, 2.4, "S3 bucket\nserverless-poc-models\nadmission.rds", "#d5e8d4"),
         "logs": (6.3, 0.3, "CloudWatch Logs\n/aws/lambda/…", "#dae8fc"),
         "role": (3.0, 0.05, "IAM role ServerlessPOC\ntrust: lambda.amazonaws.com", "#f8cecc"),
@@ -92,8 +97,12 @@ def architecture_figure():
         axes.text(x + 1.3, y + 0.5, text, ha="center", va="center", fontsize=8.5)
 
     def arrow(start, end, label):
-        axes.add_patch(FancyArrowPatch(start, end, arrowstyle="-|>", mutation_scale=12, color="#333"))
-        axes.text((start[0] + end[0]) / 2, (start[1] + end[1]) / 2 + 0.12, label, ha="center", fontsize=8)
+        axes.add_patch(
+            FancyArrowPatch(start, end, arrowstyle="-|>", mutation_scale=12, color="#333")
+        )
+        axes.text(
+            (start[0] + end[0]) / 2, (start[1] + end[1]) / 2 + 0.12, label, ha="center", fontsize=8
+        )
 
     arrow((2.85, 2.0), (3.0, 2.0), "")
     axes.text(2.1, 2.65, "invoke\n{gre, gpa, rank}", ha="center", fontsize=8)
@@ -102,5 +111,56 @@ def architecture_figure():
     arrow((4.3, 1.05), (4.3, 1.5), "")
     axes.text(4.45, 1.22, "temporary credentials", fontsize=8)
     axes.set_title("What the series builds", fontsize=11)
+    figure.tight_layout()
+    return figure
+
+
+class Steps:
+    """A plain-text progress bar for multi-step cells: ``[##--] 2/4 upload … done (0.4 s)``."""
+
+    def __init__(self, total: int, width: int = 20) -> None:
+        self.total, self.width, self.done = total, width, 0
+
+    def run(self, label: str, call, *args, **kwargs):
+        import time
+
+        started = time.perf_counter()
+        result = call(*args, **kwargs)
+        self.done += 1
+        filled = round(self.width * self.done / self.total)
+        bar = "#" * filled + "-" * (self.width - filled)
+        seconds = time.perf_counter() - started
+        print(f"[{bar}] {self.done}/{self.total} {label} … done ({seconds:.1f} s)", flush=True)
+        return result
+
+
+def show_function(module_path, name: str) -> None:
+    """Print one top-level function of a source file (for walking through the handler)."""
+    import ast
+    from pathlib import Path
+
+    source = Path(module_path).read_text()
+    for node in ast.parse(source).body:
+        if isinstance(node, ast.FunctionDef | ast.ClassDef) and node.name == name:
+            print("\n".join(source.splitlines()[node.lineno - 1 : node.end_lineno]))
+            return
+    raise KeyError(f"{name} is not a top-level function or class of {module_path}")
+
+
+def latency_plot(latencies: pd.DataFrame):
+    """Client-side latency per call, cold and warm marked, with 2017's figures as reference lines."""
+    import matplotlib.pyplot as plt
+
+    figure, axes = plt.subplots(figsize=(8, 3.2))
+    for start, colour in (("cold", "#c44e52"), ("warm", "#4c72b0")):
+        part = latencies[latencies["start"] == start]
+        axes.scatter(
+            part.index, part["client_ms"], color=colour, label=f"{start} (this run)", zorder=3
+        )
+    axes.axhline(658.93, color="#c44e52", linestyle="--", linewidth=1, label="2017 cold: 659 ms")
+    axes.axhline(200, color="#4c72b0", linestyle="--", linewidth=1, label="2017 warm: < 200 ms")
+    axes.set(xlabel="call", ylabel="latency seen by the caller (ms)", yscale="log")
+    axes.set_title("Cold and warm invocations")
+    axes.legend(fontsize=8, loc="upper right")
     figure.tight_layout()
     return figure

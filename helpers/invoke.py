@@ -173,3 +173,22 @@ def report_lines(account: Account, function_name: str | None = None, limit: int 
     ):
         lines += [event["message"].rstrip() for event in page["events"]]
     return lines[-limit:]
+
+
+def error_table(account: Account, events: dict[str, Any]) -> pd.DataFrame:
+    """Invoke once per named event; one row each with the function error and our JSON fields."""
+    rows = []
+    for label, event in events.items():
+        call = invoke(account, event, log_tail=False)
+        message = call.error_message() or {}
+        rows.append(
+            {
+                "input": label,
+                "StatusCode": call.status_code,
+                "FunctionError": call.function_error,
+                "errorType": message.get("errorType"),
+                "httpStatus": message.get("httpStatus"),
+                "message": message.get("message", call.payload),
+            }
+        )
+    return pd.DataFrame(rows).set_index("input")

@@ -17,6 +17,9 @@ from helpers.config import Names, Settings, names_for
 
 OPT_IN_VARIABLE = "SERIES_LIVE_CREATE"
 """Live mode creates nothing unless this is set to ``yes``."""
+TIME_SCALE_VARIABLE = "SERIES_MOCK_TIME_SCALE"
+DEFAULT_TIME_SCALE = 300.0
+"""Mock mode's clock for schedules: 300 times real time, so ``rate(5 minutes)`` fires every second."""
 
 
 class LiveModeNotConfirmed(RuntimeError):
@@ -74,7 +77,8 @@ def connect(settings: Settings | None = None) -> Account:
     if settings.is_mock:
         from helpers.mock import start_mock_account
 
-        mock = start_mock_account(region=settings.region)
+        time_scale = float(os.environ.get(TIME_SCALE_VARIABLE) or DEFAULT_TIME_SCALE)
+        mock = start_mock_account(region=settings.region, time_scale=time_scale)
         session = mock.session()
     else:
         mock = None

@@ -9,6 +9,8 @@ What changed since 2017, and why:
 - Inputs are checked in Python before R sees them. In 2017 a non-numeric gre became NA in R and the
   caller silently got ``false``; a numeric rank or rank "5" failed with an R message.
 - A NaN probability is an error, never "not admitted".
+- A keep-warm ping from an EventBridge schedule loads the model and returns ``{"warm": true}``
+  instead of failing as an invalid applicant.
 - Errors are raised with a JSON message (compact, so API Gateway can match ``"httpStatus":400``)
   carrying errorType, httpStatus, request_id and a message saying what to fix. Bad input is 400;
   faults that are not the caller's (model missing, S3 access denied, R failure) are 500 and say
@@ -212,9 +214,22 @@ def predict(gre: float, gpa: float, rank: str, request_id: str = "") -> float:
     return probability
 
 
+def is_keep_warm(event: Any) -> bool:
+    """An EventBridge schedule's ping (``"detail-type": "Scheduled Event"``), not an applicant."""
+    return (
+        isinstance(event, dict)
+        and event.get("source") == "aws.events"
+        and event.get("detail-type") == "Scheduled Event"
+    )
+
+
 def lambda_handler(event: Any, context: Any) -> dict[str, Any]:
     """Entry point (``handler.lambda_handler``)."""
     request_id = getattr(context, "aws_request_id", "") or ""
+    if is_keep_warm(event):  # keep this environment (and its loaded model) warm; predict nothing
+        load_model(request_id)
+        print(f"keep-warm ping from {', '.join(event.get('resources') or ['a schedule'])}")
+        return {"warm": True}
     try:
         gre, gpa, rank = parse_applicant(event)
     except ValueError as error:

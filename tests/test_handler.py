@@ -100,6 +100,27 @@ def test_bad_input_is_a_400_that_says_what_to_fix(handler, event, expected):
     assert '"httpStatus":400' in str(excinfo.value), "API Gateway's 2017 regex must match"
 
 
+def test_a_scheduled_keep_warm_ping_loads_the_model_and_predicts_nothing(handler):
+    ping = {
+        "version": "0",
+        "id": "53dc4d37-cffa-4f76-80c9-8b7d4a4d2eaa",
+        "detail-type": "Scheduled Event",
+        "source": "aws.events",
+        "resources": ["arn:aws:events:us-east-1:123456789012:rule/ServerlessPOCKeepWarm"],
+        "detail": {},
+    }
+    assert handler.lambda_handler(ping, context()) == {"warm": True}
+    assert handler._model is not None
+    calls = s3_requests(handler)
+    assert handler.lambda_handler(TEST_EVENT, context())["result"] is True
+    assert calls == [], "after the ping, the model is already loaded"
+
+
+def test_an_event_that_merely_looks_like_a_ping_is_still_validated(handler):
+    with pytest.raises(handler.BadRequest, match="missing field"):
+        handler.lambda_handler({"source": "aws.events"}, context())
+
+
 def test_a_json_string_event_is_accepted(handler):
     assert handler.lambda_handler(json.dumps(TEST_EVENT), context())["result"] is True
 
