@@ -13,6 +13,7 @@ from __future__ import annotations
 import difflib
 import json
 import re
+import urllib.parse
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any, Literal
@@ -71,7 +72,7 @@ CONDITION_OPERATORS = (
 )
 SET_OPERATOR_PREFIXES = ("ForAnyValue:", "ForAllValues:")
 
-_ACTION_PATTERN = re.compile(r"^[a-z0-9-]+:[A-Za-z0-9*?]+$")
+_ACTION_PATTERN = re.compile(r"^[A-Za-z0-9-]+:[A-Za-z0-9*?]+$")
 _SID_PATTERN = re.compile(r"^[A-Za-z0-9]*$")
 _VARIABLE_PATTERN = re.compile(r"\$\{[^}]+\}")
 _SOURCE = "grammar"
@@ -158,6 +159,15 @@ def canonical(document: Mapping[str, Any] | str) -> str:
     if isinstance(document, str):
         document = json.loads(document)
     return json.dumps(document, sort_keys=True, separators=(",", ":"))
+
+
+def parse_document(raw: Mapping[str, Any] | str) -> dict[str, Any]:
+    """A document as a dict, from a dict, JSON text, or the URL-encoded JSON the IAM API returns
+    (boto3 usually decodes it already; other clients and the CLI's --query output may not)."""
+    if isinstance(raw, str):
+        text = raw if raw.lstrip().startswith("{") else urllib.parse.unquote(raw)
+        return json.loads(text)
+    return dict(raw)
 
 
 def as_list(value: Any) -> list[Any]:
@@ -284,7 +294,7 @@ def _check_version(document: Mapping[str, Any]) -> list[Finding]:
                 ERROR if uses_variables else WARNING,
                 "Version",
                 f"No Version: IAM then reads the policy with the legacy {LEGACY_VERSION} language."
-                f"{extra} Add \"Version\": \"{CURRENT_VERSION}\".",
+                f'{extra} Add "Version": "{CURRENT_VERSION}".',
             )
         ]
     version = document["Version"]
@@ -396,7 +406,7 @@ def _check_effect(statement: Mapping[str, Any], where: str) -> list[Finding]:
                 "MISSING_EFFECT",
                 ERROR,
                 where,
-                "The statement has no Effect; add \"Effect\": \"Allow\" or \"Effect\": \"Deny\".",
+                'The statement has no Effect; add "Effect": "Allow" or "Effect": "Deny".',
             )
         ]
     effect = statement["Effect"]
@@ -431,14 +441,16 @@ def _check_principal(statement: Mapping[str, Any], where: str, kind: PolicyKind)
     if not present:
         what = "may assume the role" if kind == "trust" else "the statement applies to"
         example = (
-            '{"Service": "lambda.amazonaws.com"}' if kind == "trust" else '{"AWS": "<account or role ARN>"}'
+            '{"Service": "lambda.amazonaws.com"}'
+            if kind == "trust"
+            else '{"AWS": "<account or role ARN>"}'
         )
         found.append(
             _finding(
                 "MISSING_PRINCIPAL",
                 ERROR,
                 where,
-                f"A {kind} policy statement needs a Principal saying who {what}, e.g. \"Principal\": {example}.",
+                f'A {kind} policy statement needs a Principal saying who {what}, e.g. "Principal": {example}.',
             )
         )
     for element in present:
@@ -450,7 +462,7 @@ def _check_principal(statement: Mapping[str, Any], where: str, kind: PolicyKind)
                         "PUBLIC_PRINCIPAL",
                         SECURITY_WARNING,
                         f"{where}.{element}",
-                        "Principal \"*\" with Allow and no Condition lets anyone, in any account, do this.",
+                        'Principal "*" with Allow and no Condition lets anyone, in any account, do this.',
                     )
                 )
         elif not isinstance(value, dict) or not value:
@@ -459,7 +471,7 @@ def _check_principal(statement: Mapping[str, Any], where: str, kind: PolicyKind)
                     "INVALID_PRINCIPAL",
                     ERROR,
                     f"{where}.{element}",
-                    f"{element} must be \"*\" or an object such as "
+                    f'{element} must be "*" or an object such as '
                     '{"Service": "lambda.amazonaws.com"} or {"AWS": "arn:aws:iam::123456789012:root"}.',
                 )
             )
@@ -487,7 +499,7 @@ def _check_actions(statement: Mapping[str, Any], where: str) -> list[Finding]:
                 ERROR,
                 where,
                 "The statement has neither Action nor NotAction, so it covers no request; "
-                "add e.g. \"Action\": \"s3:GetObject\".",
+                'add e.g. "Action": "s3:GetObject".',
             )
         ]
     found = []
@@ -495,10 +507,14 @@ def _check_actions(statement: Mapping[str, Any], where: str) -> list[Finding]:
         values = as_list(statement[element])
         if not values:
             found.append(
-                _finding("EMPTY_ACTION", ERROR, f"{where}.{element}", f"{element} is an empty list.")
+                _finding(
+                    "EMPTY_ACTION", ERROR, f"{where}.{element}", f"{element} is an empty list."
+                )
             )
         for i, action in enumerate(values):
-            location = f"{where}.{element}" + (f"[{i}]" if isinstance(statement[element], list) else "")
+            location = f"{where}.{element}" + (
+                f"[{i}]" if isinstance(statement[element], list) else ""
+            )
             if not isinstance(action, str) or (action != "*" and not _ACTION_PATTERN.match(action)):
                 found.append(
                     _finding(
@@ -532,7 +548,7 @@ def _check_resources(statement: Mapping[str, Any], where: str, kind: PolicyKind)
                 ERROR,
                 where,
                 "The statement has neither Resource nor NotResource; name what it covers, e.g. "
-                "\"Resource\": \"arn:aws:s3:::serverless-poc-models/*\".",
+                '"Resource": "arn:aws:s3:::serverless-poc-models/*".',
             )
         ]
     found = []
@@ -540,13 +556,21 @@ def _check_resources(statement: Mapping[str, Any], where: str, kind: PolicyKind)
         values = as_list(statement[element])
         if not values:
             found.append(
-                _finding("EMPTY_RESOURCE", ERROR, f"{where}.{element}", f"{element} is an empty list.")
+                _finding(
+                    "EMPTY_RESOURCE", ERROR, f"{where}.{element}", f"{element} is an empty list."
+                )
             )
         for i, resource in enumerate(values):
-            location = f"{where}.{element}" + (f"[{i}]" if isinstance(statement[element], list) else "")
+            location = f"{where}.{element}" + (
+                f"[{i}]" if isinstance(statement[element], list) else ""
+            )
             if resource == "*":
                 continue
-            if not isinstance(resource, str) or not resource.startswith("arn:") or resource.count(":") < 5:
+            if (
+                not isinstance(resource, str)
+                or not resource.startswith("arn:")
+                or resource.count(":") < 5
+            ):
                 found.append(
                     _finding(
                         "INVALID_RESOURCE_FORMAT",
@@ -618,7 +642,7 @@ def _check_breadth(statement: Mapping[str, Any], where: str) -> list[Finding]:
                 "FULL_ADMIN",
                 SECURITY_WARNING,
                 where,
-                "Allow with Action \"*\" on Resource \"*\" grants every permission in the account; "
+                'Allow with Action "*" on Resource "*" grants every permission in the account; '
                 "least privilege means listing only the actions and resources the code uses.",
             )
         )

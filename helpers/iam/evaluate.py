@@ -146,9 +146,7 @@ def action_matches(pattern: str, action: str) -> bool:
     return wildcard_match(pattern, action, ignore_case=True)
 
 
-def arn_matches(
-    pattern: str, arn: str, context: Mapping[str, ContextValue] | None = None
-) -> bool:
+def arn_matches(pattern: str, arn: str, context: Mapping[str, ContextValue] | None = None) -> bool:
     """ARNs are case-sensitive and compared segment by segment; ``*`` alone matches anything."""
     if pattern == "*":
         return True
@@ -273,8 +271,13 @@ def _condition_holds(
                 continue
             var_context = context if variables else None
 
-            def matches(value: str, m: _Matcher = matcher, c: Any = var_context) -> bool:
-                return any(m(value, e, c) for e in expected_values)
+            def matches(
+                value: str,
+                m: _Matcher = matcher,
+                c: Any = var_context,
+                wanted: list[str] = expected_values,
+            ) -> bool:
+                return any(m(value, e, c) for e in wanted)
 
             if qualifier == "ForAllValues":
                 ok = all(matches(a) != negated for a in actual)
@@ -374,7 +377,9 @@ def _applies(
         if "Principal" in statement:
             if not principal_matches(statement["Principal"], principal):
                 return False
-        elif "NotPrincipal" in statement and principal_matches(statement["NotPrincipal"], principal):
+        elif "NotPrincipal" in statement and principal_matches(
+            statement["NotPrincipal"], principal
+        ):
             return False
     condition = statement.get("Condition")
     return not condition or _condition_holds(condition, context, variables, missing)
@@ -395,7 +400,9 @@ def _decide(
         variables = document.get("Version") == CURRENT_VERSION
         for index, statement in enumerate(statements(document)):
             if _applies(statement, kind, action, resource, principal, context, variables, missing):
-                matched = MatchedStatement(name, statement_label(statement, index), statement["Effect"])
+                matched = MatchedStatement(
+                    name, statement_label(statement, index), statement["Effect"]
+                )
                 (denies if statement["Effect"] == "Deny" else allows).append(matched)
     missing_keys = tuple(dict.fromkeys(missing))
     request = f"{action} on {resource}"
@@ -408,7 +415,9 @@ def _decide(
         )
     elif allows:
         word, matched_statements = "allowed", tuple(allows)
-        text = f"allowed: {request} is allowed by {', '.join(map(str, allows))}, and no Deny applies."
+        text = (
+            f"allowed: {request} is allowed by {', '.join(map(str, allows))}, and no Deny applies."
+        )
     else:
         word, matched_statements = "implicitDeny", ()
         count = len(policies)
@@ -417,7 +426,9 @@ def _decide(
             f"allows {request}, so IAM denies it by default."
         )
         if missing_keys:
-            text += f" (Conditions needed context keys that were not given: {', '.join(missing_keys)}.)"
+            text += (
+                f" (Conditions needed context keys that were not given: {', '.join(missing_keys)}.)"
+            )
     return Decision(word, action, resource, matched_statements, text, missing_keys)
 
 
@@ -434,14 +445,17 @@ def evaluate(
 
     ``identity_policies``/``resource_policies``: a document, a ``{name: document}`` mapping or a
     list of documents or ``(name, document)`` pairs. ``principal`` (an ARN or a service name)
-    is matched against resource policies' Principal. ``context`` maps condition keys (e.g.
+    is matched against resource policies' Principal (a statement naming someone else, or any
+    specific principal when ``principal`` is None, does not apply). ``context`` maps condition keys (e.g.
     ``aws:SourceIp``, ``aws:SecureTransport``) to values; it also fills ``${...}`` variables.
     """
     policies: list[tuple[str, Mapping[str, Any], PolicyKind]] = [
-        (name, doc, "identity") for name, doc in named_policies(identity_policies, "identity policy")
+        (name, doc, "identity")
+        for name, doc in named_policies(identity_policies, "identity policy")
     ]
     policies += [
-        (name, doc, "resource") for name, doc in named_policies(resource_policies, "resource policy")
+        (name, doc, "resource")
+        for name, doc in named_policies(resource_policies, "resource policy")
     ]
     return _decide(action, resource, policies, principal, dict(context or {}))
 
@@ -455,7 +469,9 @@ def evaluate_trust(
     context: Mapping[str, ContextValue] | None = None,
 ) -> Decision:
     """May ``principal`` (e.g. ``lambda.amazonaws.com``) assume a role with this trust policy?"""
-    return _decide(action, role_arn, [("trust policy", trust_policy, "trust")], principal, dict(context or {}))
+    return _decide(
+        action, role_arn, [("trust policy", trust_policy, "trust")], principal, dict(context or {})
+    )
 
 
 def evaluate_all(

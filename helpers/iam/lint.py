@@ -66,7 +66,11 @@ def _location(location: Mapping[str, Any] | None) -> str:
 def _detail(issue: str, title: str, detail: Any) -> str:
     if isinstance(detail, list | dict):
         detail = json.dumps(detail)
-    text = "; ".join(part for part in (title, str(detail or "")) if part)
+    detail = str(detail or "")
+    # parliament's title often repeats the start of its detail ("Unknown action; Unknown action x").
+    text = (
+        detail if title and detail.startswith(title) else "; ".join(p for p in (title, detail) if p)
+    )
     if issue == "UNKNOWN_ACTION":
         action = str(detail).removeprefix("Unknown action ").strip()
         guess = suggest_action(action)
@@ -80,7 +84,9 @@ def _detail(issue: str, title: str, detail: Any) -> str:
     return text
 
 
-def parliament_findings(document: Mapping[str, Any] | str, kind: PolicyKind = "identity") -> list[Finding]:
+def parliament_findings(
+    document: Mapping[str, Any] | str, kind: PolicyKind = "identity"
+) -> list[Finding]:
     """parliament's findings on ``document`` (a dict or a JSON string), with teaching details."""
     text = document if isinstance(document, str) else json.dumps(document, indent=2)
     parliament = _parliament()
