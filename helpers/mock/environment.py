@@ -1,0 +1,470 @@
+"""One execution environment: an awslambdaric worker process and everything private to it.
+
+The worker is ``python -m awslambdaric <handler>`` with the notebook's own interpreter, started in
+the same process group as the notebook (so it dies with the kernel) and fed by this environment's
+Runtime API server. It keeps its module globals between invocations while warm, has its own
+TMPDIR, the execution role's credentials and the function's variables, and its stdout/stderr are
+captured line by line for CloudWatch Logs. Memory is watched by polling the worker's RSS.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import enum
+import os
+import queue
+import select
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .roles import RoleCredentials
+from .runtime_api import RuntimeApiServer
+
+INIT_LIMIT_S = 10.0
+"""Lambda's limit on the INIT phase of an on-demand environment."""
+
+_PAGE = os.sysconf("SC_PAGE_SIZE")
+_MIB = 1024 * 1024
+
+
+class State(enum.Enum):
+    STARTING = "starting"
+    IDLE = "idle"
+    BUSY = "busy"
+    DEAD = "dead"
+
+
+@dataclass(frozen=True)
+class WorkerSpec:
+    """What Lambda knows about a function version when it starts an environment for it."""
+
+    function_name: str
+    version: str
+    function_arn: str
+    handler: str
+    runtime: str
+    memory_mb: int
+    timeout_s: float
+    variables: dict[str, str]
+    task_root: Path
+    credentials: RoleCredentials
+    region: str
+    endpoint_url: str
+    log_group: str
+    log_stream: str
+
+
+@dataclass
+class Invocation:
+    """One request travelling through an environment."""
+
+    request_id: str
+    payload: bytes
+    function_arn: str
+    timeout_s: float
+    trace_id: str = field(
+        default_factory=lambda: (
+            f"Root=1-{int(time.time()):08x}-{uuid.uuid4().hex[:24]};Parent={uuid.uuid4().hex[:16]};Sampled=0"
+        )
+    )
+    deadline_ms: int = 0
+    delivered: threading.Event = field(default_factory=threading.Event)
+    done: threading.Event = field(default_factory=threading.Event)
+    delivered_at: float = 0.0
+    done_at: float = 0.0
+    kind: str = ""
+    body: bytes = b""
+    error_type: str | None = None
+
+
+@dataclass
+class Outcome:
+    """How an invocation ended, with what the logs and the caller need."""
+
+    status: str  # ok | error | init_error | timeout | crash | oom
+    body: bytes
+    duration_ms: float
+    init_duration_ms: float | None
+    max_memory_mb: int
+    init_output: list[tuple[int, str]]
+    output: list[tuple[int, str]]
+    exit_description: str = ""
+
+    @property
+    def reusable(self) -> bool:
+        return self.status in ("ok", "error")
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+class OutputCapture:
+    """Reads the worker's merged stdout/stderr continuously, timestamping each line.
+
+    A reader thread keeps the pipe from filling up; ``take`` drains whatever the kernel already
+    holds first, so everything the worker wrote before posting its result is attributed to it.
+    """
+
+    def __init__(self, fd: int) -> None:
+        self._fd = fd
+        os.set_blocking(fd, False)
+        self._lock = threading.Lock()
+        self._lines: list[tuple[int, str]] = []
+        self._partial = b""
+        self._eof = False
+        self._thread = threading.Thread(target=self._run, daemon=True, name="mock-lambda-output")
+        self._thread.start()
+
+    def _drain_locked(self) -> None:
+        while not self._eof:
+            try:
+                chunk = os.read(self._fd, 65536)
+            except BlockingIOError:
+                return
+            except OSError:
+                chunk = b""
+            if not chunk:
+                self._eof = True
+                return
+            stamp = _now_ms()
+            data = self._partial + chunk
+            *complete, self._partial = data.split(b"\n")
+            self._lines.extend((stamp, line.decode("utf-8", "replace")) for line in complete)
+
+    def _run(self) -> None:
+        while not self._eof:
+            try:
+                select.select([self._fd], [], [], 0.5)
+            except (OSError, ValueError):
+                return
+            with self._lock:
+                self._drain_locked()
+
+    def take(self) -> list[tuple[int, str]]:
+        """All lines written so far and not yet taken (a trailing partial line included)."""
+        with self._lock:
+            self._drain_locked()
+            lines, self._lines = self._lines, []
+            if self._partial:
+                lines.append((_now_ms(), self._partial.decode("utf-8", "replace")))
+                self._partial = b""
+            return lines
+
+    def finish(self) -> list[tuple[int, str]]:
+        """After the worker exited: wait for the reader to reach end of file, then take the rest."""
+        self._thread.join(timeout=2)
+        lines = self.take()
+        with contextlib.suppress(OSError):
+            os.close(self._fd)
+        return lines
+
+
+def _descendants(pid: int) -> list[int]:
+    """All processes started by ``pid`` (e.g. R's helpers), so none outlives its environment."""
+    found: list[int] = []
+    pending = [pid]
+    while pending:
+        parent = pending.pop()
+        try:
+            tasks = os.listdir(f"/proc/{parent}/task")
+        except OSError:
+            continue
+        for task in tasks:
+            try:
+                with open(f"/proc/{parent}/task/{task}/children") as children:
+                    kids = [int(k) for k in children.read().split()]
+            except OSError:
+                continue
+            found.extend(kids)
+            pending.extend(kids)
+    return found
+
+
+def worker_environment(spec: WorkerSpec, runtime_api: str, tmp_dir: Path) -> dict[str, str]:
+    """The process environment of a worker: the image's (PATH, R_HOME, …) plus Lambda's variables.
+
+    Inherited AWS_* settings (profiles, the notebook's own keys) are dropped: the function gets
+    its role's credentials only, as on Lambda.
+    """
+    inherited = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith("AWS_")
+        and key not in ("PYTHONPATH", "PYTHONHOME", "TMPDIR", "_HANDLER", "LAMBDA_TASK_ROOT")
+    }
+    env = dict(inherited)
+    env.update(spec.variables)
+    env.update(
+        {
+            "_HANDLER": spec.handler,
+            "AWS_EXECUTION_ENV": f"AWS_Lambda_{spec.runtime}",
+            "AWS_LAMBDA_FUNCTION_NAME": spec.function_name,
+            "AWS_LAMBDA_FUNCTION_VERSION": spec.version,
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(spec.memory_mb),
+            "AWS_LAMBDA_INITIALIZATION_TYPE": "on-demand",
+            "AWS_LAMBDA_LOG_GROUP_NAME": spec.log_group,
+            "AWS_LAMBDA_LOG_STREAM_NAME": spec.log_stream,
+            "AWS_LAMBDA_RUNTIME_API": runtime_api,
+            "AWS_REGION": spec.region,
+            "AWS_DEFAULT_REGION": spec.region,
+            "AWS_ACCESS_KEY_ID": spec.credentials.access_key_id,
+            "AWS_SECRET_ACCESS_KEY": spec.credentials.secret_access_key,
+            "AWS_SESSION_TOKEN": spec.credentials.session_token,
+            "AWS_ENDPOINT_URL": spec.endpoint_url,
+            "LAMBDA_TASK_ROOT": str(spec.task_root),
+            "LAMBDA_RUNTIME_DIR": str(Path(sys.executable).parent),
+            "PYTHONPATH": str(spec.task_root),
+            "PYTHONUNBUFFERED": "1",
+            "LAMBDA_DISABLE_PREVIEW_WARN": "1",
+            "TMPDIR": str(tmp_dir),
+            "TZ": ":UTC",
+        }
+    )
+    return env
+
+
+class ExecutionEnvironment:
+    """A worker process plus its Runtime API server, private /tmp and captured output."""
+
+    def __init__(self, spec: WorkerSpec, work_dir: Path, fingerprint: str) -> None:
+        self.id = uuid.uuid4().hex
+        self.spec = spec
+        self.fingerprint = fingerprint
+        self.dir = work_dir / self.id
+        self.tmp_dir = self.dir / "tmp"
+        self.state = State.STARTING
+        self.created = time.monotonic()
+        self.last_used = self.created
+        self.invocations = 0
+        self.peak_rss_bytes = 0
+        self.log_permissions: tuple[bool, bool] = (False, False)
+        """(may create the log group, may write the stream), from the execution role."""
+        self.process: subprocess.Popen[bytes] | None = None
+        self._queue: queue.SimpleQueue[Invocation | None] = queue.SimpleQueue()
+        self._lock = threading.Lock()
+        self._current: Invocation | None = None
+        self._closing = False
+        self._spawned_at = 0.0
+        self._init_at = 0.0
+        self._init_done = threading.Event()
+        self._init_error: tuple[bytes, str | None] | None = None
+        self._init_lines: list[tuple[int, str]] = []
+        self._exit_code: int | None = None
+        self._killed_for_memory = False
+        self._api = RuntimeApiServer(self)
+        self._output: OutputCapture | None = None
+
+    # -- lifecycle -------------------------------------------------------------------------------
+    def start(self) -> None:
+        """Spawn the worker (the INIT phase starts here)."""
+        self.tmp_dir.mkdir(parents=True, exist_ok=True)
+        self._api.start()
+        self._spawned_at = time.perf_counter()
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "awslambdaric", self.spec.handler],
+            cwd=self.spec.task_root,
+            env=worker_environment(self.spec, self._api.address, self.tmp_dir),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+        )
+        assert self.process.stdout is not None
+        self._output = OutputCapture(os.dup(self.process.stdout.fileno()))
+        self.process.stdout.close()
+        threading.Thread(target=self._wait_for_exit, daemon=True, name="mock-lambda-waiter").start()
+
+    def _wait_for_exit(self) -> None:
+        assert self.process is not None
+        code = self.process.wait()
+        with self._lock:
+            self._exit_code = code
+            current = self._current
+        self._init_done.set()
+        if current is not None and not current.done.is_set():
+            current.kind = "exit"
+            current.done_at = time.perf_counter()
+            current.done.set()
+        self._queue.put(None)
+
+    def kill(self) -> list[tuple[int, str]]:
+        """Stop the worker, free what the environment holds, return its last output (idempotent)."""
+        with self._lock:
+            already = self._closing
+            self._closing = True
+            self.state = State.DEAD
+        if already:
+            return []
+        self._queue.put(None)
+        if self.process is not None and self.process.poll() is None:
+            for child in _descendants(self.process.pid):
+                with contextlib.suppress(OSError):
+                    os.kill(child, signal.SIGKILL)
+            self.process.kill()
+        if self.process is not None:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self.process.wait(timeout=5)
+        self._api.stop()
+        lines = self._output.finish() if self._output is not None else []
+        shutil.rmtree(self.dir, ignore_errors=True)
+        return lines
+
+    def kill_for_memory(self) -> None:
+        """Called by the memory watch when RSS passes MemorySize: SIGKILL, like the OOM killer."""
+        self._killed_for_memory = True
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+
+    @property
+    def pid(self) -> int | None:
+        return self.process.pid if self.process else None
+
+    @property
+    def alive(self) -> bool:
+        return self.process is not None and self.process.poll() is None and not self._closing
+
+    # -- memory ----------------------------------------------------------------------------------
+    def rss_bytes(self) -> int:
+        """Current resident set size of the worker (0 once it is gone)."""
+        try:
+            with open(f"/proc/{self.pid}/statm", "rb") as statm:
+                rss = int(statm.read().split()[1]) * _PAGE
+        except (OSError, ValueError, IndexError):
+            return 0
+        self.peak_rss_bytes = max(self.peak_rss_bytes, rss)
+        return rss
+
+    def _peak_memory_mb(self) -> int:
+        try:
+            with open(f"/proc/{self.pid}/status", "rb") as status:
+                for line in status:
+                    if line.startswith(b"VmHWM:"):
+                        self.peak_rss_bytes = max(self.peak_rss_bytes, int(line.split()[1]) * 1024)
+                        break
+        except (OSError, ValueError):
+            pass
+        return -(-self.peak_rss_bytes // _MIB)
+
+    # -- Runtime API backend ---------------------------------------------------------------------
+    def next_invocation(self) -> Invocation | None:
+        if not self._init_done.is_set():
+            self._init_at = time.perf_counter()
+            if self._output is not None:
+                self._init_lines = self._output.take()
+            self._init_done.set()
+        invocation = self._queue.get()
+        if invocation is None or self._closing:
+            return None
+        invocation.delivered_at = time.perf_counter()
+        invocation.deadline_ms = int(time.time() * 1000 + invocation.timeout_s * 1000)
+        invocation.delivered.set()
+        return invocation
+
+    def complete(self, request_id: str, kind: str, body: bytes, error_type: str | None) -> bool:
+        current = self._current
+        if current is None or current.request_id != request_id or current.done.is_set():
+            return False
+        current.kind, current.body, current.error_type = kind, body, error_type
+        current.done_at = time.perf_counter()
+        current.done.set()
+        return True
+
+    def init_failed(self, body: bytes, error_type: str | None) -> None:
+        self._init_error = (body, error_type)
+        self._init_at = time.perf_counter()
+        self._init_done.set()
+
+    # -- invoke ----------------------------------------------------------------------------------
+    def run(self, invocation: Invocation, cold: bool) -> Outcome:
+        """Hand one invocation to the worker and wait for its result, its death or its timeout."""
+        self._current = invocation
+        self.invocations += 1
+        self._queue.put(invocation)
+        init_ms: float | None = None
+        if cold:
+            self._init_done.wait(INIT_LIMIT_S + invocation.timeout_s)
+            init_ms = ((self._init_at or time.perf_counter()) - self._spawned_at) * 1000
+            if self._init_error is not None or (
+                not invocation.delivered.is_set() and self._exit_code is not None
+            ):
+                return self._init_failure(invocation, init_ms)
+            if not self._init_done.is_set():
+                return self._timed_out(invocation, init_ms, started=self._spawned_at)
+        invocation.delivered.wait(invocation.timeout_s + INIT_LIMIT_S)
+        started = invocation.delivered_at or time.perf_counter()
+        remaining = invocation.timeout_s - (time.perf_counter() - started)
+        if not invocation.done.wait(max(remaining, 0.0)):
+            return self._timed_out(invocation, init_ms, started=started)
+        duration_ms = (invocation.done_at - started) * 1000
+        if invocation.kind == "exit":
+            return self._died(invocation, init_ms, duration_ms)
+        assert self._output is not None
+        return Outcome(
+            status="ok" if invocation.kind == "response" else "error",
+            body=invocation.body,
+            duration_ms=duration_ms,
+            init_duration_ms=init_ms,
+            max_memory_mb=self._peak_memory_mb(),
+            init_output=self._init_lines if cold else [],
+            output=self._output.take(),
+        )
+
+    def _drain_after_exit(self) -> list[tuple[int, str]]:
+        self._peak_memory_mb()
+        return self.kill()
+
+    def _init_failure(self, invocation: Invocation, init_ms: float) -> Outcome:
+        init_lines = list(self._init_lines)
+        lines = self._drain_after_exit()
+        peak = self._peak_memory_mb()
+        if self._init_error is not None:
+            body = self._init_error[0]
+            status = "init_error"
+        else:
+            status = "crash"
+            body = b""
+        return Outcome(status, body, 0.0, init_ms, peak, init_lines + lines, [], self._exit_text())
+
+    def _timed_out(self, invocation: Invocation, init_ms: float | None, started: float) -> Outcome:
+        lines = self._drain_after_exit()
+        peak = self._peak_memory_mb()
+        cold_lines = self._init_lines if init_ms is not None else []
+        return Outcome(
+            "timeout", b"", invocation.timeout_s * 1000, init_ms, peak, cold_lines, lines
+        )
+
+    def _died(self, invocation: Invocation, init_ms: float | None, duration_ms: float) -> Outcome:
+        lines = self._drain_after_exit()
+        peak = self._peak_memory_mb()
+        status = "oom" if self._killed_for_memory else "crash"
+        if status == "oom":
+            peak = max(peak, self.spec.memory_mb)
+        cold_lines = self._init_lines if init_ms is not None else []
+        return Outcome(
+            status, b"", duration_ms, init_ms, peak, cold_lines, lines, self._exit_text()
+        )
+
+    def _exit_text(self) -> str:
+        code = (
+            self._exit_code
+            if self._exit_code is not None
+            else (self.process.returncode if self.process else None)
+        )
+        if code is None:
+            return "Runtime exited without providing a reason"
+        if code < 0:
+            name = {
+                signal.SIGKILL: "killed",
+                signal.SIGSEGV: "segmentation fault",
+                signal.SIGABRT: "aborted",
+                signal.SIGTERM: "terminated",
+            }.get(signal.Signals(-code), signal.Signals(-code).name.lower())
+            return f"Runtime exited with error: signal: {name}"
+        return f"Runtime exited with error: exit status {code}"
