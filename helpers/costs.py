@@ -296,3 +296,45 @@ def compare_2017(duration_ms: float = COLD_CALL_MS_2017, memory_mb: float = 128)
         "gb_seconds_now": now / 1000 * gigabytes,
         "extra_percent_2017": 100 * (then - now) / now if now else 0.0,
     }
+
+
+# Storage prices used only for the live-mode estimate (us-east-1, standard tiers; AWS price pages).
+ECR_PRICE_PER_GB_MONTH = 0.10
+S3_PRICE_PER_GB_MONTH = 0.023
+SERIES_INVOCATIONS = 120  # notebooks 7 and 8, plus keep-warm pings, generously rounded up
+SERIES_SECONDS_PER_INVOCATION = 1.5  # a cold start of the R image at 128 MB, pessimistically
+
+
+def series_live_estimate(image_gb: float = 0.5, days_kept: float = 1.0) -> pd.DataFrame:
+    """What running the whole series once in a live account costs, item by item (USD).
+
+    Lambda stays inside the always-free tier by orders of magnitude; what costs anything is
+    storing the container image in ECR until notebook 9 deletes it (billed per GB-month,
+    prorated), and cents' fractions for the S3 objects. Assumes the free tier is otherwise unused.
+    """
+    gb_seconds = SERIES_INVOCATIONS * SERIES_SECONDS_PER_INVOCATION * 128 / 1024
+    month_share = days_kept / 30
+    rows = [
+        (
+            "Lambda requests",
+            f"{SERIES_INVOCATIONS} of 1,000,000 free",
+            0.0,
+        ),
+        (
+            "Lambda compute",
+            f"{gb_seconds:.0f} GB-s of 400,000 free",
+            0.0,
+        ),
+        (
+            "ECR image storage",
+            f"{image_gb:.1f} GB for {days_kept:g} day(s)",
+            image_gb * ECR_PRICE_PER_GB_MONTH * month_share,
+        ),
+        ("S3 objects", "about 50 KB", 0.00005 * S3_PRICE_PER_GB_MONTH * month_share),
+        ("CloudWatch Logs", "under 1 MB (5 GB free)", 0.0),
+        ("IAM, EventBridge rule", "no charge", 0.0),
+    ]
+    table = pd.DataFrame(rows, columns=["item", "usage", "USD"])
+    table.loc[len(table)] = ["total", "", table["USD"].sum()]
+    table["USD"] = table["USD"].map(lambda value: f"{value:.4f}")
+    return table

@@ -1,8 +1,8 @@
 """Deploying the data product: buckets, the model object, the role, the function — idempotently.
 
 Every function here can run twice with the same result, so a notebook's catch-up cell can call
-them blindly. Each creating call is guarded by :meth:`Account.require_create_permission`, which
-does nothing in mock mode and refuses in live mode until the learner opts in.
+them blindly. In live mode every creating call passes the session's opt-in hook
+(``helpers.session``), which refuses until the learner sets ``SERIES_LIVE_CREATE=yes``.
 """
 
 from __future__ import annotations
@@ -47,7 +47,6 @@ def ensure_bucket(account: Account, bucket: str) -> bool:
             ) from error
         if code not in ("404", "NoSuchBucket", "NotFound"):
             raise
-    account.require_create_permission(f"the S3 bucket {bucket}")
     arguments: dict[str, Any] = {"Bucket": bucket}
     if account.region != "us-east-1":
         arguments["CreateBucketConfiguration"] = {"LocationConstraint": account.region}
@@ -67,7 +66,6 @@ def upload_file(account: Account, path: Path, bucket: str, key: str) -> bool:
     except botocore.exceptions.ClientError as error:
         if error.response["Error"]["Code"] not in ("404", "NoSuchKey", "NotFound"):
             raise
-    account.require_create_permission(f"the object s3://{bucket}/{key}")
     s3.upload_file(str(path), bucket, key)
     return True
 
@@ -82,18 +80,9 @@ def upload_model(account: Account, model_path: Path) -> str:
 
 def setup_role(account: Account):
     """The ServerlessPOC policy and role (trusting Lambda), both policies attached."""
-    from helpers.iam import find_customer_policy, setup_lambda_role
+    from helpers.iam import setup_lambda_role
 
-    iam = account.client("iam")
-    names = account.names
-    try:
-        iam.get_role(RoleName=names.role_name)
-        role_exists = True
-    except iam.exceptions.NoSuchEntityException:
-        role_exists = False
-    if not role_exists or find_customer_policy(iam, names.policy_name) is None:
-        account.require_create_permission(f"the IAM role {names.role_name} and its policy")
-    return setup_lambda_role(iam, names, tags=tags_for(account))
+    return setup_lambda_role(account.client("iam"), account.names, tags=tags_for(account))
 
 
 @dataclass(frozen=True)
@@ -108,11 +97,17 @@ def code_sha256(zip_path: Path) -> str:
     return base64.b64encode(hashlib.sha256(zip_path.read_bytes()).digest()).decode()
 
 
-def function_configuration(names: Names, role_arn: str) -> dict[str, Any]:
-    """The 2017 function's configuration, on today's runtime."""
-    return {
-        "Runtime": RUNTIME,
-        "Handler": HANDLER,
+def package_type(account: Account) -> str:
+    """``Zip`` in mock mode (the mock runs it with this machine's R); ``Image`` in live mode.
+
+    A Debian R cannot run from a zip on today's Amazon Linux 2023 runtimes (notebook 6).
+    """
+    return "Zip" if account.settings.is_mock else "Image"
+
+
+def function_configuration(names: Names, role_arn: str, kind: str = "Zip") -> dict[str, Any]:
+    """The 2017 function's configuration, on today's runtime (or as a container image)."""
+    configuration: dict[str, Any] = {
         "Role": role_arn,
         "MemorySize": MEMORY_MB,
         "Timeout": TIMEOUT_S,
@@ -121,6 +116,9 @@ def function_configuration(names: Names, role_arn: str) -> dict[str, Any]:
         },
         "Description": "Would this applicant be admitted? (R glm through rpy2)",
     }
+    if kind == "Zip":  # an image carries its runtime and entry point (ENTRYPOINT/CMD) itself
+        configuration.update(Runtime=RUNTIME, Handler=HANDLER)
+    return configuration
 
 
 def ensure_function(
@@ -131,24 +129,35 @@ def ensure_function(
     function_name: str | None = None,
     configuration: dict[str, Any] | None = None,
 ) -> FunctionResult:
-    """Create the function from the zip (uploaded to the handlers bucket), or bring it up to date."""
+    """Create the function, or bring its code and configuration up to date.
+
+    Mock mode: code from the zip, uploaded to the handlers bucket (as in 2017). Live mode: the
+    container image of ``lambda_package/`` in ECR (built and pushed by ``helpers.image``).
+    """
     names = account.names
     function_name = function_name or names.function_name
-    wanted = configuration or function_configuration(names, role_arn)
+    kind = package_type(account)
+    wanted = configuration or function_configuration(names, role_arn, kind)
     lam = account.client("lambda")
-    ensure_bucket(account, names.handlers_bucket)
-    upload_file(account, zip_path, names.handlers_bucket, FUNCTION_ZIP_KEY)
-    code = {"S3Bucket": names.handlers_bucket, "S3Key": FUNCTION_ZIP_KEY}
-    sha = code_sha256(zip_path)
+    if kind == "Zip":
+        ensure_bucket(account, names.handlers_bucket)
+        upload_file(account, zip_path, names.handlers_bucket, FUNCTION_ZIP_KEY)
+        code: dict[str, Any] = {"S3Bucket": names.handlers_bucket, "S3Key": FUNCTION_ZIP_KEY}
+        sha = code_sha256(zip_path)
+    else:
+        from helpers.image import ensure_image
+
+        code = {"ImageUri": ensure_image(account)}
+        sha = ""
     try:
         current = lam.get_function_configuration(FunctionName=function_name)
     except lam.exceptions.ResourceNotFoundException:
-        account.require_create_permission(f"the Lambda function {function_name}")
         created = _retry_role_propagation(
             account,
             lambda: lam.create_function(
                 FunctionName=function_name,
                 Code=code,
+                PackageType=kind,
                 Publish=False,
                 Tags=tags_for(account),
                 **wanted,
@@ -157,7 +166,7 @@ def ensure_function(
         wait_until_ready(account, function_name)
         return FunctionResult(created["FunctionArn"], "created", created["CodeSha256"])
     action = "unchanged"
-    if current["CodeSha256"] != sha:
+    if _code_differs(lam, function_name, current, code, sha):
         lam.update_function_code(FunctionName=function_name, **code)
         wait_until_ready(account, function_name)
         action = "updated"
@@ -168,7 +177,15 @@ def ensure_function(
         )
         wait_until_ready(account, function_name)
         action = "updated"
-    return FunctionResult(current["FunctionArn"], action, sha)
+    return FunctionResult(current["FunctionArn"], action, sha or current["CodeSha256"])
+
+
+def _code_differs(
+    lam: Any, name: str, current: dict[str, Any], code: dict[str, Any], sha: str
+) -> bool:
+    if "ImageUri" in code:
+        return lam.get_function(FunctionName=name)["Code"].get("ImageUri") != code["ImageUri"]
+    return current["CodeSha256"] != sha
 
 
 def _differs(current: dict[str, Any], wanted: dict[str, Any]) -> bool:
@@ -226,7 +243,6 @@ def setup_role_without_model_access(account: Account) -> str:
     from helpers.iam import BASIC_EXECUTION_POLICY_ARN, attach_policies, ensure_role, load_policy
 
     iam = account.client("iam")
-    account.require_create_permission(f"the IAM role {account.names.no_s3_role}")
     role = ensure_role(
         iam,
         account.names.no_s3_role,
@@ -242,7 +258,6 @@ def setup_untrusted_role(account: Account) -> str:
     """A counter-example: a role whose trust policy names EC2, not Lambda."""
     from helpers.iam import ensure_role
 
-    account.require_create_permission(f"the IAM role {account.names.untrusted_role}")
     trust = {
         "Version": "2012-10-17",
         "Statement": [

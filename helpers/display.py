@@ -11,6 +11,10 @@ from importlib.metadata import version
 
 import pandas as pd
 
+# Show whole cells: the point of a table here is often its message or its ARN.
+pd.set_option("display.max_colwidth", None)
+pd.set_option("display.width", 120)
+
 from helpers.config import Settings
 from helpers.r_model import AdmissionModel, reference_table
 
@@ -30,6 +34,11 @@ def mode_banner(settings: Settings | None = None) -> str:
         )
     print(text)
     return settings.mode
+
+
+def identity(account) -> None:
+    """Account id, region and caller ARN: the first thing to check before creating anything."""
+    print(f"Account {account.account_id}, region {account.region}, acting as {account.caller_arn}")
 
 
 def versions() -> pd.DataFrame:
@@ -164,3 +173,10 @@ def latency_plot(latencies: pd.DataFrame):
     axes.legend(fontsize=8, loc="upper right")
     figure.tight_layout()
     return figure
+
+
+def names_table(names) -> pd.DataFrame:
+    """The series' names as a two-column table (what, name)."""
+    from dataclasses import asdict
+
+    return pd.DataFrame(list(asdict(names).items()), columns=["what", "name"]).set_index("what")

@@ -184,7 +184,6 @@ def scratch_user(
 
     iam = account.client("iam")
     user = name or f"{account.names.user_name}PolicyCheck"
-    account.require_create_permission(f"the temporary IAM user {user}")
     delete_user(iam, user)
     keys = create_user_with_access_key(iam, user)
     iam.put_user_policy(UserName=user, PolicyName="UnderTest", PolicyDocument=json.dumps(policy))

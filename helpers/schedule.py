@@ -24,7 +24,6 @@ def ensure_keep_warm_schedule(account: Account, rate: str = KEEP_WARM_RATE) -> d
     names = account.names
     events, lam = account.client("events"), account.client("lambda")
     function_arn = lam.get_function_configuration(FunctionName=names.function_name)["FunctionArn"]
-    account.require_create_permission(f"the EventBridge rule {names.schedule_rule}")
     rule_arn = events.put_rule(
         Name=names.schedule_rule,
         ScheduleExpression=rate,

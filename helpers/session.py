@@ -3,11 +3,17 @@
 Notebooks call :func:`connect` and never build clients themselves, so the same cells run in
 both modes. In mock mode the first call starts the embedded account (it lives as long as the
 kernel); in live mode the standard AWS configuration (profile, region, credentials) is used.
+
+Live mode is safe by construction: every client of a live session carries a hook that refuses
+any creating or changing API call (``Create*``, ``Put*``, ``Attach*``, ``Update*`` …) until the
+learner opts in with ``SERIES_LIVE_CREATE=yes``. Reading and deleting are always allowed, so the
+first notebook can show who you are and the cleanup notebook can always clean up.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,9 +27,50 @@ TIME_SCALE_VARIABLE = "SERIES_MOCK_TIME_SCALE"
 DEFAULT_TIME_SCALE = 300.0
 """Mock mode's clock for schedules: 300 times real time, so ``rate(5 minutes)`` fires every second."""
 
+CREATING_PREFIXES = (
+    "Create",
+    "Put",
+    "Attach",
+    "Add",
+    "Upload",
+    "Update",
+    "Tag",
+    "Publish",
+    "Copy",
+    "CompleteMultipartUpload",
+    "Enable",
+    "Set",
+    "Associate",
+    "Register",
+)
+"""API operations that create or change something (deletes are not among them, on purpose)."""
+
 
 class LiveModeNotConfirmed(RuntimeError):
-    """Live mode would create a resource, and the learner has not opted in."""
+    """Live mode would create or change a resource, and the learner has not opted in."""
+
+
+def is_creating(operation: str) -> bool:
+    return operation.startswith(CREATING_PREFIXES)
+
+
+def _named_parameters(params: dict[str, Any]) -> str:
+    shown = {
+        key: value
+        for key, value in params.items()
+        if isinstance(value, str)
+        and (key.endswith(("Name", "Bucket", "Key", "Id")) or key == "Rule")
+    }
+    return ", ".join(f"{key}={value}" for key, value in shown.items())
+
+
+def install_hook(session: boto3.Session, hook: Callable[..., Any]) -> None:
+    """Call ``hook(service, operation, params)`` before every API call made through ``session``."""
+
+    def before_call(model: Any, params: dict[str, Any], **_: Any) -> None:
+        hook(model.service_model.service_name, model.name, params)
+
+    session.events.register("before-parameter-build", before_call)
 
 
 @dataclass
@@ -52,17 +99,31 @@ class Account:
             self._clients[service] = self.session.client(service, region_name=self.region)
         return self._clients[service]
 
-    def require_create_permission(self, what: str) -> None:
-        """Refuse to create ``what`` in a live account unless the learner opted in."""
-        if self.settings.is_mock:
-            return
-        if os.environ.get(OPT_IN_VARIABLE, "").lower() != "yes":
-            raise LiveModeNotConfirmed(
-                f"Live mode would now create {what} in AWS account {self.account_id} "
-                f"({self.region}). Nothing was created. To allow the series to create resources, "
-                f"restart the kernel with {OPT_IN_VARIABLE}=yes set; the cleanup notebook removes "
-                "them again."
-            )
+
+def refuse_unconfirmed_changes(service: str, operation: str, params: dict[str, Any]) -> None:
+    """The live-mode hook: refuse creating calls unless ``SERIES_LIVE_CREATE=yes``."""
+    if not is_creating(operation) or os.environ.get(OPT_IN_VARIABLE, "").lower() == "yes":
+        return
+    target = _named_parameters(params)
+    raise LiveModeNotConfirmed(
+        f"Live mode would now call {service}:{operation}"
+        f"{f' ({target})' if target else ''} in your AWS account. Nothing was created. "
+        f"To let the series create its resources, set {OPT_IN_VARIABLE}=yes before starting "
+        "Jupyter (see notebook 1 for the list and the cost); notebook 9 deletes them again."
+    )
+
+
+def live_session(region: str) -> boto3.Session:
+    """A session from the standard AWS configuration, with the opt-in hook installed."""
+    session = boto3.Session(region_name=region)
+    if session.get_credentials() is None:
+        raise RuntimeError(
+            "Live mode found no AWS credentials. Configure them the standard way "
+            "(`aws configure`, AWS_PROFILE, or environment variables), or run with "
+            "SERIES_MODE=mock to use the embedded account."
+        )
+    install_hook(session, refuse_unconfirmed_changes)
+    return session
 
 
 _current: Account | None = None
@@ -82,13 +143,7 @@ def connect(settings: Settings | None = None) -> Account:
         session = mock.session()
     else:
         mock = None
-        session = boto3.Session(region_name=settings.region)
-        if session.get_credentials() is None:
-            raise RuntimeError(
-                "Live mode found no AWS credentials. Configure them the standard way "
-                "(`aws configure`, AWS_PROFILE, or environment variables), or run with "
-                "SERIES_MODE=mock to use the embedded account."
-            )
+        session = live_session(settings.region)
     identity = session.client("sts", region_name=settings.region).get_caller_identity()
     account_id = identity["Account"]
     names = names_for(settings.mode, settings.prefix, account_id if not settings.is_mock else "")
@@ -99,3 +154,9 @@ def connect(settings: Settings | None = None) -> Account:
 def current() -> Account | None:
     """The connected account, if any."""
     return _current
+
+
+def disconnect() -> None:
+    """Forget the connected account (the mock account itself keeps running until stopped)."""
+    global _current
+    _current = None

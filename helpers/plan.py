@@ -1,0 +1,154 @@
+"""Plan mode: what the series would create in a live account, and the calls it would make.
+
+``python -m helpers.plan`` (``make plan``) prints the resources (with your ``SERIES_PREFIX``),
+the estimated cost, and every creating API call of the series in order — without touching your
+account. It gets the calls by running the series' steps against a private mock account that uses
+the live names and the live route (container image), and recording each creating call.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from typing import Any
+
+import boto3
+import pandas as pd
+
+from helpers.config import DEFAULT_REGION, Names, Settings, names_for
+from helpers.session import Account, _named_parameters, install_hook, is_creating
+
+PLACEHOLDER_ACCOUNT = "111122223333"
+
+
+def resources(names: Names) -> pd.DataFrame:
+    """Everything the series creates in a live account, by name, and the notebook that creates it.
+
+    (Mock mode also creates the 2017 handlers bucket for the zip; live mode uses the image.)
+    """
+    rows = [
+        ("S3 bucket", names.models_bucket, 2, "the model admission.rds"),
+        ("IAM user + access key", names.user_name, 3, "permanent credentials"),
+        ("IAM role", names.demo_role, 3, "temporary credentials (deleted in 3)"),
+        ("IAM policy", names.policy_name, 5, "s3:GetObject on the model"),
+        ("IAM role", names.role_name, 5, "the function's execution role"),
+        ("IAM role", names.untrusted_role, 5, "counter-example (deleted in 5)"),
+        ("ECR repository", names.ecr_repository, 6, "the container image (live mode)"),
+        ("Lambda function", names.function_name, 6, "the admission function"),
+        ("log group", names.log_group, 7, "written by the function"),
+        (
+            "IAM role + function",
+            f"{names.no_s3_role}, {names.no_s3_function}",
+            7,
+            "counter-example (deleted in 7)",
+        ),
+        ("EventBridge rule", names.schedule_rule, 7, "keep-warm schedule (deleted in 7)"),
+    ]
+    return pd.DataFrame(rows, columns=["kind", "name", "notebook", "purpose"])
+
+
+def live_account_id() -> str | None:
+    """The live account's id from a read-only STS call, or None without credentials."""
+    try:
+        session = boto3.Session()
+        if session.get_credentials() is None:
+            return None
+        return session.client("sts", region_name=DEFAULT_REGION).get_caller_identity()["Account"]
+    except Exception:
+        return None
+
+
+def recorded_calls(settings: Settings, names: Names) -> pd.DataFrame:
+    """Run the series' creating steps on a private mock account with live names; record calls."""
+    from helpers import deploy, packaging, schedule
+    from helpers.catchup import CatchUp
+    from helpers.iam import create_user_with_access_key
+    from helpers.mock import MockAccount
+
+    calls: list[dict[str, Any]] = []
+
+    def record(service: str, operation: str, params: dict[str, Any]) -> None:
+        if is_creating(operation):
+            calls.append(
+                {"service": service, "operation": operation, "target": _named_parameters(params)}
+            )
+
+    saved = os.environ.get("SERIES_IMAGE_URI")
+    with MockAccount(region=settings.region) as mock:
+        session = mock.session()
+        install_hook(session, record)
+        account = Account(
+            settings, session, mock.account_id, "arn:aws:iam::plan:user/you", names, mock
+        )
+        plan_image = f"{names.ecr_repository} (built from lambda_package/Dockerfile)"
+        os.environ["SERIES_IMAGE_URI"] = "planned.dkr.ecr.local/" + names.ecr_repository + ":plan"
+        try:
+            state = CatchUp(account)
+            deploy.upload_model(account, _model_stand_in())
+            create_user_with_access_key(account.client("iam"), names.user_name)
+            state.role_arn = deploy.setup_role(account).role.arn
+            calls.append(
+                {
+                    "service": "ecr",
+                    "operation": "CreateRepository",
+                    "target": f"repositoryName={names.ecr_repository}",
+                }
+            )
+            calls.append({"service": "docker", "operation": "build + push", "target": plan_image})
+            deploy.ensure_function(account, packaging.build_function_zip(), state.role_arn)
+            schedule.ensure_keep_warm_schedule(account)
+        finally:
+            if saved is None:
+                os.environ.pop("SERIES_IMAGE_URI", None)
+            else:
+                os.environ["SERIES_IMAGE_URI"] = saved
+    return pd.DataFrame(calls)
+
+
+def _model_stand_in():
+    """The model file: the real one if it was built, else a placeholder of the same name."""
+    from helpers.config import BUILD_DIR
+
+    path = BUILD_DIR / "admission.rds"
+    if not path.is_file():
+        path = BUILD_DIR / "plan" / "admission.rds"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b"placeholder for the plan")
+    return path
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="What the series would do in live mode.")
+    parser.add_argument("--prefix", default=os.environ.get("SERIES_PREFIX", ""))
+    parser.add_argument("--region", default=os.environ.get("AWS_DEFAULT_REGION") or DEFAULT_REGION)
+    args = parser.parse_args(argv)
+
+    account_id = live_account_id()
+    settings = Settings(mode="live", region=args.region, prefix=args.prefix)
+    names = names_for("live", settings.prefix, account_id or PLACEHOLDER_ACCOUNT)
+    from helpers.costs import series_live_estimate
+
+    pd.set_option("display.width", 140)
+    pd.set_option("display.max_colwidth", 70)
+    who = (
+        f"account {account_id}"
+        if account_id
+        else f"no credentials found: account shown as {PLACEHOLDER_ACCOUNT}"
+    )
+    print(f"Plan for live mode — {who}, region {args.region}, prefix {settings.prefix or '(none)'}")
+    print(
+        "Nothing below has been created. Set SERIES_LIVE_CREATE=yes to let the notebooks create it.\n"
+    )
+    print("Resources the series creates:")
+    print(resources(names).to_string(index=False))
+    estimate = series_live_estimate()
+    print("\nEstimated cost of running the series once:")
+    print(estimate.to_string(index=False))
+    print("\nCreating calls, in order (notebooks 2-7; counter-examples left out):")
+    print(recorded_calls(settings, names).to_string(index=False))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
