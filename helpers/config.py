@@ -22,7 +22,8 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DATA_CSV = PROJECT_ROOT / "data" / "binary.csv"
 POLICIES_DIR = PROJECT_ROOT / "policies"
 LAMBDA_PACKAGE_DIR = PROJECT_ROOT / "lambda_package"
-BUILD_DIR = PROJECT_ROOT / "build"
+BUILD_DIR = Path(os.environ.get("SERIES_BUILD_DIR") or PROJECT_ROOT / "build")
+"""Build output (model, zip, executed notebooks); ``SERIES_BUILD_DIR`` moves it (tests do)."""
 
 # The 2017 names (original-series.md). Live mode derives its own from these.
 MODELS_BUCKET_2017 = "serverless-poc-models"

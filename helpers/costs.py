@@ -244,10 +244,12 @@ def plot_cost_curves(
 ) -> Figure:
     """Two panels: monthly cost against memory, and against monthly requests (log x), both architectures.
 
-    Returns a bare ``Figure`` (no pyplot state), which Jupyter shows when it is a cell's last value.
+    Made through pyplot, so a notebook shows it like the series' other plots.
     """
+    import matplotlib.pyplot as plt
+
     options.pop("architecture", None)
-    figure = Figure(figsize=(11, 4), layout="constrained")
+    figure = plt.figure(figsize=(11, 4), layout="constrained")
     by_memory, by_requests = figure.subplots(1, 2)
     for architecture in PRICE_PER_GB_SECOND:
         memory_table = cost_by_memory(

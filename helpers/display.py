@@ -11,12 +11,12 @@ from importlib.metadata import version
 
 import pandas as pd
 
+from helpers.config import Settings
+from helpers.r_model import AdmissionModel, reference_table
+
 # Show whole cells: the point of a table here is often its message or its ARN.
 pd.set_option("display.max_colwidth", None)
 pd.set_option("display.width", 120)
-
-from helpers.config import Settings
-from helpers.r_model import AdmissionModel, reference_table
 
 
 def mode_banner(settings: Settings | None = None) -> str:

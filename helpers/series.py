@@ -36,8 +36,14 @@ def notebooks(directory: Path = NOTEBOOKS_DIR, only: list[str] | None = None) ->
     return paths
 
 
-def run_notebook(path: Path, in_place: bool = False, timeout: int = 600) -> NotebookRun:
-    """Execute one notebook in a fresh kernel (cwd = its folder) and store the result."""
+def run_notebook(
+    path: Path, in_place: bool = False, timeout: int = 600, store_to: Path | None = None
+) -> NotebookRun:
+    """Execute one notebook in a fresh kernel (cwd = its folder) and store the result.
+
+    The result goes back into ``path`` (``in_place``), or to ``store_to`` (a folder), or to
+    ``build/executed`` with an HTML export in ``build/html``.
+    """
     import nbformat
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError
@@ -58,7 +64,13 @@ def run_notebook(path: Path, in_place: bool = False, timeout: int = 600) -> Note
     except Exception as failure:  # kernel died, timeout: report it and go on with the next one
         status, error = "failed", f"{type(failure).__name__}: {failure}"
     seconds = time.perf_counter() - started
-    _store(notebook, path, in_place)
+    if store_to is not None:
+        import nbformat as _nbformat
+
+        store_to.mkdir(parents=True, exist_ok=True)
+        _nbformat.write(notebook, store_to / path.name)
+    else:
+        _store(notebook, path, in_place)
     return NotebookRun(path.stem, status, seconds, error)
 
 
