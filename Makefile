@@ -6,7 +6,7 @@ export RPY2_CFFI_MODE ?= ABI
 export PYTHONDONTWRITEBYTECODE := 1
 
 .DEFAULT_GOAL := help
-.PHONY: help setup series test lint format unit nbval notebooks bench mock lab lock clean
+.PHONY: help setup series test lint format unit nbval notebooks bench mock plan lab lock clean
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -43,6 +43,9 @@ bench: setup ## Benchmarks (on demand; figures printed and saved under benchmark
 
 mock: setup ## Run the mock AWS account in the foreground (prints the variables to export)
 	@$(PY) -m helpers.mock
+
+plan: setup ## Live mode, planned: resources, cost and every creating API call, without making any
+	@$(PY) -m helpers.plan
 
 lab: setup ## Open the series in JupyterLab (mock mode unless SERIES_MODE=live)
 	@$(PY) -m jupyter lab notebooks $(if $(filter 0,$(shell id -u)),--allow-root,)
