@@ -1,7 +1,6 @@
 """What the admission function costs per month: the 2017 free-tier arithmetic, redone for today's prices.
 
-All prices and allowances are from ``/work/shared/reference/aws-facts.md`` ("Pricing"), which
-quotes the AWS Lambda pricing page (checked late 2026). They change; the constants below are the
+All prices and allowances are from the AWS Lambda pricing page (checked late 2026). They change; the constants below are the
 only place to update them.
 """
 
