@@ -170,7 +170,10 @@ def load_model(request_id: str = "") -> Any:
 def _download(bucket: str, key: str, path: str, request_id: str) -> None:
     partial = f"{path}.partial"
     try:
-        _s3.download_file(bucket, key, partial)
+        # One GetObject (the model is ~45 KB): no transfer manager, no extra HeadObject request.
+        body = _s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+        with open(partial, "wb") as file:
+            file.write(body)
     except botocore.exceptions.ClientError as error:
         _remove(partial)
         code = str(error.response.get("Error", {}).get("Code", ""))
