@@ -54,6 +54,8 @@ def run_notebook(
         timeout=timeout,
         kernel_name="python3",
         resources={"metadata": {"path": str(path.parent)}},
+        # The kernel listens on 127.0.0.1 only; its warning about unencrypted TCP is noise here.
+        extra_arguments=["--IPKernelApp.log_level=ERROR"],
     )
     started = time.perf_counter()
     status, error = "passed", ""
