@@ -105,18 +105,17 @@ def architecture_figure():
         )
         axes.text(x + 1.3, y + 0.5, text, ha="center", va="center", fontsize=8.5)
 
-    def arrow(start, end, label):
+    def arrow(start, end, label, offset=(0.0, 0.12)):
         axes.add_patch(
             FancyArrowPatch(start, end, arrowstyle="-|>", mutation_scale=12, color="#333")
         )
-        axes.text(
-            (start[0] + end[0]) / 2, (start[1] + end[1]) / 2 + 0.12, label, ha="center", fontsize=8
-        )
+        middle = ((start[0] + end[0]) / 2 + offset[0], (start[1] + end[1]) / 2 + offset[1])
+        axes.text(*middle, label, ha="center", fontsize=8)
 
     arrow((2.85, 2.0), (3.0, 2.0), "")
     axes.text(2.1, 2.65, "invoke\n{gre, gpa, rank}", ha="center", fontsize=8)
-    arrow((5.65, 2.2), (6.3, 2.8), "s3:GetObject")
-    arrow((5.65, 1.8), (6.3, 0.9), "logs:PutLogEvents")
+    arrow((5.65, 2.2), (6.3, 2.8), "s3:GetObject", offset=(-0.45, 0.25))
+    arrow((5.65, 1.8), (6.3, 0.9), "logs:PutLogEvents", offset=(0.75, 0.0))
     arrow((4.3, 1.05), (4.3, 1.5), "")
     axes.text(4.45, 1.22, "temporary credentials", fontsize=8)
     axes.set_title("What the series builds", fontsize=11)
