@@ -9,11 +9,8 @@ signed with those ``ASIA…`` keys are then allowed or denied by the role's own 
 
 from __future__ import annotations
 
-import fnmatch
-import json
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import unquote
 
 from moto.iam.access_control import IAMPolicy, PermissionResult
 from moto.iam.models import iam_backends
@@ -33,55 +30,19 @@ class RoleCredentials:
     session_token: str
 
 
-def _as_list(value: Any) -> list[Any]:
-    if value is None:
-        return []
-    return value if isinstance(value, list) else [value]
-
-
-def _parse_document(document: str | dict[str, Any]) -> dict[str, Any]:
-    if isinstance(document, dict):
-        return document
-    try:
-        return json.loads(document)
-    except json.JSONDecodeError:
-        return json.loads(unquote(document))
-
-
-def _matches(patterns: list[Any], value: str) -> bool:
-    return any(fnmatch.fnmatchcase(value.lower(), str(p).lower()) for p in patterns)
-
-
-def _names_service(principal: Any, service: str) -> bool:
-    if principal == "*":
-        return True
-    if not isinstance(principal, dict):
-        return False
-    if "*" in _as_list(principal.get("AWS")):
-        return True
-    return service in _as_list(principal.get("Service"))
-
-
 def trust_allows_service(trust_policy: str | dict[str, Any], service: str) -> bool:
-    """Whether a trust policy lets ``service`` call sts:AssumeRole (explicit Deny wins)."""
+    """Whether a trust policy lets ``service`` call sts:AssumeRole (explicit Deny wins).
+
+    The series' policy evaluator decides (``helpers.iam``); a document IAM could not even parse
+    lets nobody in.
+    """
+    from helpers.iam import IamHelperError, evaluate_trust
+    from helpers.iam.documents import parse_document
+
     try:
-        statements = _as_list(_parse_document(trust_policy).get("Statement"))
-    except (json.JSONDecodeError, AttributeError):
+        return evaluate_trust(parse_document(trust_policy), service).allowed
+    except (IamHelperError, ValueError, TypeError, AttributeError):
         return False
-    allowed = False
-    for statement in statements:
-        if not isinstance(statement, dict):
-            continue
-        actions = _as_list(statement.get("Action"))
-        if not _matches(actions, "sts:AssumeRole"):
-            continue
-        if not _names_service(statement.get("Principal"), service):
-            continue
-        if statement.get("Effect") == "Deny":
-            return False
-        if statement.get("Effect") == "Allow":
-            allowed = True
-    return allowed
 
 
 def _iam(account_id: str):
