@@ -13,7 +13,6 @@ rule first fires one period after the scheduler first sees it; missed periods ar
 
 from __future__ import annotations
 
-import fnmatch
 import json
 import logging
 import threading
@@ -47,62 +46,29 @@ class Delivery:
     detail: str = ""
 
 
-def _as_list(value: Any) -> list[Any]:
-    if value is None:
-        return []
-    return value if isinstance(value, list) else [value]
-
-
-def _condition_holds(condition: dict[str, Any] | None, source_arn: str, account_id: str) -> bool:
-    context = {"aws:sourcearn": source_arn, "aws:sourceaccount": account_id}
-    for operator, clauses in (condition or {}).items():
-        for key, expected in clauses.items():
-            actual = context.get(key.lower())
-            if actual is None:
-                return False
-            patterns = [str(p) for p in _as_list(expected)]
-            if operator in ("ArnLike", "StringLike"):
-                ok = any(fnmatch.fnmatchcase(actual, p) for p in patterns)
-            elif operator in ("ArnEquals", "StringEquals"):
-                ok = actual in patterns
-            else:
-                return False
-            if not ok:
-                return False
-    return True
-
-
 def resource_policy_allows(
     fn: Any, principal_service: str, source_arn: str, account_id: str
 ) -> bool:
-    """Whether the function's resource policy lets a service invoke it for ``source_arn``."""
-    base_arn = fn.function_arn.split(":function:")[0] + ":function:" + fn.function_name
-    allowed = False
-    for statement in getattr(fn.policy, "statements", []):
-        principal = statement.get("Principal")
-        service_ok = principal == "*" or (
-            isinstance(principal, dict)
-            and (
-                principal_service in _as_list(principal.get("Service"))
-                or "*" in _as_list(principal.get("AWS"))
-            )
-        )
-        action_ok = any(
-            fnmatch.fnmatchcase("lambda:InvokeFunction", a)
-            for a in _as_list(statement.get("Action"))
-        )
-        resource_ok = all(
-            str(r).startswith(base_arn) or r == "*"
-            for r in _as_list(statement.get("Resource") or "*")
-        )
-        if not (service_ok and action_ok and resource_ok):
-            continue
-        if not _condition_holds(statement.get("Condition"), source_arn, account_id):
-            continue
-        if statement.get("Effect", "Allow") == "Deny":
-            return False
-        allowed = True
-    return allowed
+    """Whether the function's resource policy lets a service invoke it for ``source_arn``.
+
+    The series' policy evaluator decides (``helpers.iam.evaluate``), as for trust policies.
+    """
+    from helpers.iam import IamHelperError, evaluate
+
+    statements = list(getattr(fn.policy, "statements", []))
+    if not statements:
+        return False
+    function_arn = fn.function_arn.split(":function:")[0] + ":function:" + fn.function_name
+    try:
+        return evaluate(
+            "lambda:InvokeFunction",
+            function_arn,
+            resource_policies={"Version": "2012-10-17", "Statement": statements},
+            principal=principal_service,
+            context={"aws:SourceArn": source_arn, "aws:SourceAccount": account_id},
+        ).allowed
+    except IamHelperError:
+        return False
 
 
 def _input_path(document: dict[str, Any], path: str) -> Any:
