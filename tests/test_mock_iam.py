@@ -216,3 +216,24 @@ def test_made_up_keys_are_rejected(mock_account):
     with pytest.raises(ClientError) as error:
         session.client("lambda", endpoint_url=mock_account.endpoint_url).list_functions()
     assert error.value.response["ResponseMetadata"]["HTTPStatusCode"] == 403
+
+
+def test_the_trust_check_knows_the_source_account_as_lambda_would():
+    """A confused-deputy guard (aws:SourceAccount) in a trust policy: right account in, others out."""
+    from helpers.mock.roles import trust_allows_service
+
+    guarded = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"Service": "lambda.amazonaws.com"},
+                "Action": "sts:AssumeRole",
+                "Condition": {"StringEquals": {"aws:SourceAccount": "123456789012"}},
+            }
+        ],
+    }
+    assert trust_allows_service(guarded, "lambda.amazonaws.com", "123456789012")
+    assert not trust_allows_service(guarded, "lambda.amazonaws.com", "999999999999")
+    assert not trust_allows_service(guarded, "ec2.amazonaws.com", "123456789012")
+    assert not trust_allows_service("{not json", "lambda.amazonaws.com", "123456789012")

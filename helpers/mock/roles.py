@@ -30,7 +30,9 @@ class RoleCredentials:
     session_token: str
 
 
-def trust_allows_service(trust_policy: str | dict[str, Any], service: str) -> bool:
+def trust_allows_service(
+    trust_policy: str | dict[str, Any], service: str, account_id: str | None = None
+) -> bool:
     """Whether a trust policy lets ``service`` call sts:AssumeRole (explicit Deny wins).
 
     The series' policy evaluator decides (``helpers.iam``); a document IAM could not even parse
@@ -40,7 +42,8 @@ def trust_allows_service(trust_policy: str | dict[str, Any], service: str) -> bo
     from helpers.iam.documents import parse_document
 
     try:
-        return evaluate_trust(parse_document(trust_policy), service).allowed
+        context = {"aws:SourceAccount": account_id} if account_id else None
+        return evaluate_trust(parse_document(trust_policy), service, context=context).allowed
     except (IamHelperError, ValueError, TypeError, AttributeError):
         return False
 
@@ -55,7 +58,9 @@ def check_lambda_can_assume(account_id: str, role_arn: str) -> None:
         role = _iam(account_id).get_role_by_arn(role_arn)
     except Exception as error:  # moto raises its own NotFound types
         raise InvalidParameterValue(CANNOT_ASSUME) from error
-    if not trust_allows_service(role.assume_role_policy_document, LAMBDA_SERVICE_PRINCIPAL):
+    if not trust_allows_service(
+        role.assume_role_policy_document, LAMBDA_SERVICE_PRINCIPAL, account_id
+    ):
         raise InvalidParameterValue(CANNOT_ASSUME)
 
 
