@@ -4,6 +4,8 @@ PY ?= .venv/bin/python
 SETUP ?= venv
 export RPY2_CFFI_MODE ?= ABI
 export PYTHONDONTWRITEBYTECODE := 1
+# The .venv's scripts first: `aws`, `jupyter` and `pytest` are the pinned ones.
+export PATH := $(CURDIR)/.venv/bin:$(PATH)
 
 .DEFAULT_GOAL := help
 .PHONY: help setup series test lint format unit nbval notebooks bench mock plan lab lock clean

@@ -13,6 +13,7 @@ first notebook can show who you are and the cleanup notebook can always clean up
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -129,12 +130,27 @@ def live_session(region: str) -> boto3.Session:
 _current: Account | None = None
 
 
+def use_interpreter_tools() -> None:
+    """Put this interpreter's scripts folder first on PATH (the .venv's ``bin``).
+
+    A notebook's ``!aws …`` then runs the AWS CLI pinned with the series, even when Jupyter was
+    started without activating the virtual environment (``make lab`` does not activate it).
+    """
+    scripts = os.path.dirname(sys.executable)
+    parts = [part for part in os.environ.get("PATH", "").split(os.pathsep) if part]
+    if parts[:1] != [scripts]:
+        os.environ["PATH"] = os.pathsep.join(
+            [scripts, *(part for part in parts if part != scripts)]
+        )
+
+
 def connect(settings: Settings | None = None) -> Account:
     """The account for the current mode, connected once per process (kernel)."""
     global _current
     settings = settings or Settings.from_environment()
     if _current is not None and _current.settings == settings:
         return _current
+    use_interpreter_tools()
     if settings.is_mock:
         from helpers.mock import start_mock_account
 
