@@ -121,7 +121,7 @@ def inventory(account: Account) -> pd.DataFrame:
             call()
             found.append((kind, name))
         except botocore.exceptions.ClientError as error:
-            if not _missing(error) and error.response["Error"]["Code"] != "NoSuchEntityException":
+            if not _missing(error):
                 raise
 
     iam, lam, s3 = account.client("iam"), account.client("lambda"), account.client("s3")

@@ -66,22 +66,20 @@ def run_notebook(
     except Exception as failure:  # kernel died, timeout: report it and go on with the next one
         status, error = "failed", f"{type(failure).__name__}: {failure}"
     seconds = time.perf_counter() - started
-    if store_to is not None:
-        import nbformat as _nbformat
-
-        store_to.mkdir(parents=True, exist_ok=True)
-        _nbformat.write(notebook, store_to / path.name)
-    else:
-        _store(notebook, path, in_place)
+    _store(notebook, path, in_place, store_to)
     return NotebookRun(path.stem, status, seconds, error)
 
 
-def _store(notebook, path: Path, in_place: bool) -> None:
+def _store(notebook, path: Path, in_place: bool, store_to: Path | None = None) -> None:
     import nbformat
     from nbconvert import HTMLExporter
 
     if in_place:
         nbformat.write(notebook, path)
+        return
+    if store_to is not None:
+        store_to.mkdir(parents=True, exist_ok=True)
+        nbformat.write(notebook, store_to / path.name)
         return
     executed = BUILD_DIR / "executed" / path.name
     html = BUILD_DIR / "html" / f"{path.stem}.html"
