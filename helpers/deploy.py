@@ -17,19 +17,13 @@ from typing import Any
 import botocore.exceptions
 
 from helpers.config import Names
-from helpers.session import Account
+from helpers.session import Account, tags_for
 
 RUNTIME = "python3.12"
 HANDLER = "handler.lambda_handler"
 MEMORY_MB = 128
 TIMEOUT_S = 6
 FUNCTION_ZIP_KEY = "function.zip"
-
-
-def tags_for(account: Account) -> dict[str, str]:
-    """Tags on every taggable resource: which project made it and for whom."""
-    owner = account.settings.prefix or account.caller_arn.rsplit("/", 1)[-1]
-    return {"project": "serverless-poc", "owner": owner}
 
 
 def ensure_bucket(account: Account, bucket: str) -> bool:
@@ -145,7 +139,7 @@ def ensure_function(
         code: dict[str, Any] = {"S3Bucket": names.handlers_bucket, "S3Key": FUNCTION_ZIP_KEY}
         sha = code_sha256(zip_path)
     else:
-        from helpers.image import ensure_image
+        from helpers.registry import ensure_image
 
         code = {"ImageUri": ensure_image(account)}
         sha = ""

@@ -587,6 +587,10 @@ def _env_pairs(argument: str) -> dict[str, str]:
 
 
 def _read_install(command: list[str], summary: dict[str, Any]) -> None:
+    while command and re.match(r"^[A-Za-z_][A-Za-z0-9_]*=", command[0]):
+        command = command[1:]  # VARIABLE=value before the program
+    if not command:
+        return
     program = Path(command[0]).name
     arguments = command[1:]
     if program in ("apt-get", "apt") and "install" in arguments:

@@ -46,7 +46,7 @@ def ensure_keep_warm_schedule(account: Account, rate: str = KEEP_WARM_RATE) -> d
 
 
 def _tags(account: Account) -> dict[str, str]:
-    from helpers.deploy import tags_for
+    from helpers.session import tags_for
 
     return tags_for(account)
 

@@ -100,6 +100,17 @@ class Account:
             self._clients[service] = self.session.client(service, region_name=self.region)
         return self._clients[service]
 
+    @property
+    def tags(self) -> dict[str, str]:
+        """Tags on every taggable resource: which project made it and for whom."""
+        owner = self.settings.prefix or self.caller_arn.rsplit("/", 1)[-1]
+        return {"project": "serverless-poc", "owner": owner}
+
+
+def tags_for(account: Account) -> dict[str, str]:
+    """The account's tags (``Account.tags``), for callers that take a function."""
+    return account.tags
+
 
 def refuse_unconfirmed_changes(service: str, operation: str, params: dict[str, Any]) -> None:
     """The live-mode hook: refuse creating calls unless ``SERIES_LIVE_CREATE=yes``."""

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import cleanup, image, session
+from helpers import cleanup, image, registry, session
 from helpers.catchup import catch_up
 from helpers.config import PROJECT_ROOT
 
@@ -29,7 +29,7 @@ def live(mock_account, monkeypatch):
     monkeypatch.setenv("SERIES_PREFIX", PREFIX)
     monkeypatch.delenv("SERIES_LIVE_CREATE", raising=False)
     monkeypatch.delenv("SERIES_IMAGE_URI", raising=False)
-    monkeypatch.setattr(image, "docker_available", lambda: False)
+    monkeypatch.setattr(registry, "engine_problem", lambda: "there is no Docker engine (test).")
     session.disconnect()
     account = session.connect()
     yield account
@@ -40,8 +40,8 @@ def live(mock_account, monkeypatch):
 
 def _push_fake_image(account) -> str:
     """Put the image this package would build into (mock) ECR, as a finished build would."""
-    plan = image.image_plan(account)
-    image.ensure_repository(account, plan.repository)
+    plan = registry.image_plan(account)
+    registry.ensure_repository(account, plan.repository)
     manifest = {
         "schemaVersion": 2,
         "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
@@ -119,7 +119,7 @@ def test_a_given_image_uri_is_used_without_docker_or_ecr(live, monkeypatch):
 
 def test_without_docker_and_without_an_image_the_error_says_what_to_do(live, monkeypatch):
     monkeypatch.setenv("SERIES_LIVE_CREATE", "yes")
-    with pytest.raises(image.ImageUnavailable, match="SERIES_IMAGE_URI") as failure:
+    with pytest.raises(registry.ImageUnavailable, match="SERIES_IMAGE_URI") as failure:
         catch_up("function", live)
     assert "no Docker engine" in str(failure.value)
 

@@ -178,7 +178,8 @@ def test_the_real_dockerfile_runs_the_handler_through_awslambdaric():
     assert summary["entrypoint"] == ["python", "-m", "awslambdaric"]
     assert summary["cmd"] == ["handler.lambda_handler"]
     assert "r-base-core" in summary["apt_packages"]
-    assert summary["pip_requirements"] == ["requirements.txt"]
+    assert summary["pip_requirements"] == ["/tmp/packages/requirements.txt"]
+    assert ["requirements.txt", "wheelhouse*", "/tmp/packages/"] in summary["copy"]
     image_pins = packaging.requirement_pins(LAMBDA_PACKAGE_DIR / "requirements.txt")
     project_pins = packaging.requirement_pins(PROJECT_ROOT / "requirements.in")
     for name in ("rpy2", "rpy2-rinterface", "rpy2-robjects", "awslambdaric", "boto3"):

@@ -87,6 +87,19 @@ class InvalidRuntime(LambdaApiError):
         )
 
 
+class ContainerEngineUnavailable(LambdaApiError):
+    """An image function, and no Docker engine to run it in (AWS has no such case: it says how)."""
+
+    code = 502
+
+    def __init__(self, message: str) -> None:
+        super().__init__("ServiceException", message)
+
+
+class ImageUnusable(InvalidParameterValue):
+    """The function's image cannot be started: missing, or no room for it (AWS's error type)."""
+
+
 class TooManyRequests(LambdaApiError):
     """429 past a concurrency limit; the body carries AWS's ``Reason`` and ``Type``."""
 

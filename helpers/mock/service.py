@@ -23,10 +23,12 @@ from pathlib import Path
 from typing import Any
 
 from .code import CodeStore
+from .container import ContainerEnvironment, ContainerOwner, ImageSpec, engine_problem
 from .environment import ExecutionEnvironment, Invocation, Outcome, State, WorkerSpec
 from .errors import (
     ACCOUNT_CONCURRENCY_REASON,
     RESERVED_CONCURRENCY_REASON,
+    ContainerEngineUnavailable,
     InvalidRequestContent,
     InvalidRuntime,
     RequestTooLarge,
@@ -41,6 +43,7 @@ ASYNC_PAYLOAD_LIMIT = 1_048_576
 RESPONSE_LIMIT = 6_291_556
 ASYNC_RETRY_DELAYS_S = (60.0, 120.0)
 MEMORY_POLL_S = 0.02
+ENGINE_CHECK_INTERVAL_S = 30.0
 _MIB = 1024 * 1024
 
 
@@ -89,6 +92,7 @@ class LambdaService:
         idle_timeout_s: float = 300.0,
         concurrency_limit: int = 10,
         time_scale: float = 1.0,
+        proportional_cpu: bool = True,
     ) -> None:
         self.account_id = account_id
         self.endpoint_url = endpoint_url
@@ -96,6 +100,10 @@ class LambdaService:
         self.idle_timeout_s = idle_timeout_s
         self.concurrency_limit = concurrency_limit
         self.time_scale = time_scale
+        self.proportional_cpu = proportional_cpu
+        """Image functions get MemorySize / 1,769 MB of a vCPU, as on Lambda (False: no cap)."""
+        self._containers = ContainerOwner()
+        self._engine_checked_until = 0.0
         self._code = CodeStore(work_dir / "code")
         self._pools: dict[str, _Pool] = {}
         self._cond = threading.Condition()
@@ -234,14 +242,17 @@ class LambdaService:
             raise InvalidRequestContent(str(error)) from error
         return data
 
-    @staticmethod
-    def _check_runnable(fn: Any) -> None:
-        if getattr(fn, "package_type", "Zip") != "Zip" or not str(fn.run_time or "").startswith(
-            "python3"
-        ):
-            raise InvalidRuntime(
-                fn.run_time if getattr(fn, "package_type", "Zip") == "Zip" else "container image"
-            )
+    def _check_runnable(self, fn: Any) -> None:
+        if getattr(fn, "package_type", "Zip") == "Image":
+            if time.monotonic() < self._engine_checked_until:
+                return
+            problem = engine_problem()
+            if problem:
+                raise ContainerEngineUnavailable(problem)
+            self._engine_checked_until = time.monotonic() + ENGINE_CHECK_INTERVAL_S
+            return
+        if not str(fn.run_time or "").startswith("python3"):
+            raise InvalidRuntime(fn.run_time)
 
     def _invoke_sync(
         self, fn: Any, payload: bytes, request_id: str, *, wait: bool, log_tail: bool
@@ -294,6 +305,10 @@ class LambdaService:
                 fn.timeout,
                 fn.environment_vars,
                 fn.role,
+                getattr(fn, "package_type", "Zip"),
+                (fn.code or {}).get("ImageUri"),
+                _image_config(fn),
+                getattr(fn, "ephemeral_storage", 512),
             ],
             sort_keys=True,
             default=str,
@@ -382,6 +397,7 @@ class LambdaService:
     def _new_environment(self, fn: Any, fingerprint: str) -> ExecutionEnvironment:
         version = str(fn.version)
         log_group = f"/aws/lambda/{fn.function_name}"
+        image = getattr(fn, "package_type", "Zip") == "Image"
         spec = WorkerSpec(
             function_name=fn.function_name,
             version=version,
@@ -391,14 +407,33 @@ class LambdaService:
             memory_mb=int(fn.memory_size),
             timeout_s=float(fn.timeout),
             variables={str(k): str(v) for k, v in (fn.environment_vars or {}).items()},
-            task_root=self._code.task_root(fn.code_bytes, fn.code_digest),
+            task_root=(
+                Path("/var/task") if image else self._code.task_root(fn.code_bytes, fn.code_digest)
+            ),
             credentials=mint_credentials(self.account_id, fn.region, fn.role, fn.function_name),
             region=fn.region,
             endpoint_url=self.endpoint_url,
             log_group=log_group,
             log_stream=stream_name(version),
         )
-        env = ExecutionEnvironment(spec, self.work_dir / "environments", fingerprint)
+        if image:
+            entry_point, command, working_directory = _image_config(fn)
+            env: ExecutionEnvironment = ContainerEnvironment(
+                spec,
+                self.work_dir / "environments",
+                fingerprint,
+                ImageSpec(
+                    uri=fn.code["ImageUri"],
+                    entry_point=entry_point,
+                    command=command,
+                    working_directory=working_directory,
+                    ephemeral_storage_mb=int(getattr(fn, "ephemeral_storage", 512)),
+                    proportional_cpu=self.proportional_cpu,
+                ),
+                self._containers,
+            )
+        else:
+            env = ExecutionEnvironment(spec, self.work_dir / "environments", fingerprint)
         env.log_permissions = self._log_permissions(spec, fn.role)
         env.start()
         return env
@@ -504,3 +539,16 @@ class LambdaService:
         for thread in self._threads:
             thread.join(timeout=2)
         self._events.shutdown(wait=True)
+        self._containers.remove_all()
+
+
+def _image_config(fn: Any) -> tuple[tuple[str, ...], tuple[str, ...], str | None]:
+    """(EntryPoint, Command, WorkingDirectory) overrides from the function's ImageConfig."""
+    config = getattr(fn, "image_config", None)
+    if config is None:
+        return (), (), None
+    return (
+        tuple(config.entry_point or ()),
+        tuple(config.cmd or ()),
+        config.working_directory or None,
+    )

@@ -1,0 +1,371 @@
+"""Container-image functions (``PackageType=Image``): one execution environment, one container.
+
+The image runs in this machine's Docker engine under the constraints Lambda puts on it: its own
+ENTRYPOINT/CMD (or the function's ImageConfig), the mock's Runtime API on 127.0.0.1 (``--network
+host``), a read-only root file system, ``/tmp`` a tmpfs of the function's EphemeralStorage, a uid
+and gid that are in no /etc/passwd, no capabilities, memory and swap capped at MemorySize, a CPU
+share of MemorySize / 1,769 MB of one vCPU, Lambda's 1,024 processes and open files, and the
+environment Lambda sets plus the role's temporary credentials, never more. Variables reach the
+container by name (``-e NAME``) so no credential appears on a command line.
+
+Every container carries a label naming its mock account. A reaper process, started with the
+first container and holding a pipe from the mock, removes them all when that pipe closes, so
+none outlives the mock account, even when it is killed; containers left by a mock that died
+before its reaper could act are swept at the next start.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from .environment import ExecutionEnvironment, OutputCapture, WorkerSpec
+from .errors import ContainerEngineUnavailable, ImageUnusable
+
+FULL_VCPU_MB = 1769
+"""Lambda gives a function one full vCPU at 1,769 MB, and CPU in proportion to memory."""
+SANDBOX_USER = "993:990"
+"""Lambda runs functions as a uid/gid without an /etc/passwd entry (sbx_user1051 is 993)."""
+PROCESS_LIMIT = 1024
+OPEN_FILES_LIMIT = 1024
+LABEL = "serverless-poc.mock-account"
+OWNER_LABEL = "serverless-poc.mock-pid"
+TASK_ROOT = "/var/task"
+
+
+def _docker(arguments: list[str], timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["docker", *arguments],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=timeout,
+        stdin=subprocess.DEVNULL,
+    )
+
+
+def engine_problem() -> str | None:
+    """None when a Docker engine answers; otherwise what is wrong and how to get one."""
+    try:
+        done = _docker(["version", "--format", "{{.Server.Version}}"], timeout=20)
+    except FileNotFoundError:
+        detail = "there is no `docker` command"
+    except subprocess.TimeoutExpired:
+        detail = "the Docker engine did not answer within 20 s"
+    else:
+        if done.returncode == 0:
+            return None
+        detail = (done.stderr.strip().splitlines() or ["the Docker engine did not answer"])[-1]
+    return (
+        f"No Docker engine is running here ({detail}). Container-image functions run in a local "
+        "Docker engine: `make engine` installs docker.io and starts it (as root), or start "
+        "`dockerd --bridge=none --iptables=false` yourself. Zip functions need no engine."
+    )
+
+
+@dataclass(frozen=True)
+class ImageSpec:
+    """What Lambda knows about an image function beyond the zip case."""
+
+    uri: str
+    entry_point: tuple[str, ...] = ()
+    command: tuple[str, ...] = ()
+    working_directory: str | None = None
+    ephemeral_storage_mb: int = 512
+    proportional_cpu: bool = True
+
+
+def cpu_share(memory_mb: int) -> float:
+    """Lambda's CPU for a memory size: one vCPU at 1,769 MB, in proportion below and above."""
+    return round(memory_mb / FULL_VCPU_MB, 3)
+
+
+def inspect_image(uri: str) -> dict:
+    """The image's configuration from the engine; a Lambda-shaped error when it is not there."""
+    done = _docker(["image", "inspect", uri])
+    if done.returncode:
+        problem = engine_problem()
+        if problem:
+            raise ContainerEngineUnavailable(problem)
+        raise ImageUnusable(
+            f"Source image {uri} does not exist in the mock account's Docker engine. Build it "
+            "(`make image` prints the reference) or `docker tag` an image with that name, then "
+            "create or invoke the function again."
+        )
+    return json.loads(done.stdout)[0]["Config"]
+
+
+def container_environment(spec: WorkerSpec, runtime_api: str, handler: str) -> dict[str, str]:
+    """What Lambda sets in an image function's environment, plus the function's own variables."""
+    env = dict(spec.variables)
+    env.update(
+        {
+            "_HANDLER": handler,
+            "AWS_LAMBDA_FUNCTION_NAME": spec.function_name,
+            "AWS_LAMBDA_FUNCTION_VERSION": spec.version,
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(spec.memory_mb),
+            "AWS_LAMBDA_INITIALIZATION_TYPE": "on-demand",
+            "AWS_LAMBDA_LOG_GROUP_NAME": spec.log_group,
+            "AWS_LAMBDA_LOG_STREAM_NAME": spec.log_stream,
+            "AWS_LAMBDA_RUNTIME_API": runtime_api,
+            "AWS_REGION": spec.region,
+            "AWS_DEFAULT_REGION": spec.region,
+            "AWS_ACCESS_KEY_ID": spec.credentials.access_key_id,
+            "AWS_SECRET_ACCESS_KEY": spec.credentials.secret_access_key,
+            "AWS_SESSION_TOKEN": spec.credentials.session_token,
+            "AWS_ENDPOINT_URL": spec.endpoint_url,
+            "LAMBDA_TASK_ROOT": TASK_ROOT,
+            "LAMBDA_RUNTIME_DIR": "/var/runtime",
+            "TZ": ":UTC",
+        }
+    )
+    return env
+
+
+class ContainerEnvironment(ExecutionEnvironment):
+    """An execution environment whose worker is a container of the function's image."""
+
+    def __init__(
+        self,
+        spec: WorkerSpec,
+        work_dir: Path,
+        fingerprint: str,
+        image: ImageSpec,
+        owner: ContainerOwner,
+    ) -> None:
+        super().__init__(spec, work_dir, fingerprint)
+        self.image = image
+        self.owner = owner
+        self.container_id: str | None = None
+        self._cgroup_dir: Path | None = None
+
+    def container_arguments(self, config: dict) -> tuple[list[str], dict[str, str]]:
+        """``docker create`` arguments, and the variables they name (passed by name, not value)."""
+        entry_point = list(self.image.entry_point or config.get("Entrypoint") or [])
+        command = list(self.image.command or config.get("Cmd") or [])
+        argv = entry_point + command
+        if not argv:
+            raise ImageUnusable(
+                f"The image {self.image.uri} has no ENTRYPOINT or CMD, and the function's "
+                "ImageConfig sets none: Lambda would not know what to start."
+            )
+        memory = f"{self.spec.memory_mb}m"
+        arguments = [
+            "create",
+            "--name",
+            f"mock-lambda-{self.id}",
+            "--label",
+            f"{LABEL}={self.owner.label}",
+            "--label",
+            f"{OWNER_LABEL}={os.getpid()}",
+            "--network",
+            "host",
+            "--read-only",
+            "--tmpfs",
+            f"/tmp:rw,exec,size={self.image.ephemeral_storage_mb}m,mode=1777",
+            "--user",
+            SANDBOX_USER,
+            "--cap-drop",
+            "ALL",
+            "--security-opt",
+            "no-new-privileges",
+            "--memory",
+            memory,
+            "--memory-swap",
+            memory,
+            "--pids-limit",
+            str(PROCESS_LIMIT),
+            "--ulimit",
+            f"nofile={OPEN_FILES_LIMIT}:{OPEN_FILES_LIMIT}",
+            "--workdir",
+            self.image.working_directory or config.get("WorkingDir") or TASK_ROOT,
+            "--entrypoint",
+            argv[0],
+        ]
+        if self.image.proportional_cpu:
+            arguments += ["--cpus", f"{cpu_share(self.spec.memory_mb):.3f}"]
+        variables = container_environment(
+            self.spec, self._api.address, command[0] if command else ""
+        )
+        for name in sorted(variables):
+            arguments += ["-e", name]
+        return [*arguments, self.image.uri, *argv[1:]], variables
+
+    def start(self) -> None:
+        """Create the container (errors here are the caller's, Lambda-shaped), then start it."""
+        config = inspect_image(self.image.uri)
+        self.tmp_dir.mkdir(parents=True, exist_ok=True)
+        self._api.start()
+        arguments, variables = self.container_arguments(config)
+        self.owner.ensure_reaper()
+        created = subprocess.run(
+            ["docker", *arguments],
+            capture_output=True,
+            text=True,
+            check=False,
+            stdin=subprocess.DEVNULL,
+            env={**_engine_environment(), **variables},
+        )
+        if created.returncode:
+            self._api.stop()
+            raise _create_error(self.image.uri, created.stderr)
+        self.container_id = created.stdout.strip()
+        self._spawned_at = time.perf_counter()
+        self.process = subprocess.Popen(
+            ["docker", "start", "--attach", self.container_id],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            env=_engine_environment(),
+        )
+        assert self.process.stdout is not None
+        self._output = OutputCapture(os.dup(self.process.stdout.fileno()))
+        self.process.stdout.close()
+        threading.Thread(target=self._wait_for_exit, daemon=True, name="mock-lambda-waiter").start()
+
+    def kill(self) -> list[tuple[int, str]]:
+        """Remove the container first (stopping the attached client would leave it running)."""
+        if self.container_id is not None and not self._closing:
+            _docker(["rm", "--force", self.container_id])
+        return super().kill()
+
+    def rss_bytes(self) -> int:
+        """0: the engine's cgroup enforces MemorySize itself (the OOM killer, as on Lambda)."""
+        return 0
+
+    def _cgroup(self) -> Path | None:
+        if self._cgroup_dir is None and self.container_id:
+            for candidate in (
+                Path("/sys/fs/cgroup/memory/docker") / self.container_id,
+                Path("/sys/fs/cgroup/memory/system.slice") / f"docker-{self.container_id}.scope",
+                Path("/sys/fs/cgroup/system.slice") / f"docker-{self.container_id}.scope",
+                Path("/sys/fs/cgroup/docker") / self.container_id,
+            ):
+                if candidate.is_dir():
+                    self._cgroup_dir = candidate
+                    break
+        return self._cgroup_dir
+
+    def _peak_memory_mb(self) -> int:
+        """Max Memory Used: the container cgroup's peak (v1 max_usage_in_bytes, v2 memory.peak)."""
+        folder = self._cgroup()
+        if folder is not None:
+            for name in ("memory.max_usage_in_bytes", "memory.peak"):
+                with contextlib.suppress(OSError, ValueError):
+                    peak = int((folder / name).read_text().split()[0])
+                    self.peak_rss_bytes = max(self.peak_rss_bytes, peak)
+                    break
+        return -(-self.peak_rss_bytes // (1024 * 1024))
+
+    def _drain_after_exit(self) -> list[tuple[int, str]]:
+        self._peak_memory_mb()
+        if self.container_id is not None:
+            state = _docker(["inspect", "--format", "{{.State.OOMKilled}}", self.container_id])
+            self._killed_for_memory = state.stdout.strip() == "true"
+        return self.kill()
+
+    def _exit_text(self) -> str:
+        code = self._exit_code
+        if code is not None and code > 128 and code - 128 in signal.valid_signals():
+            self._exit_code = -(code - 128)  # the engine reports a signal as 128 + N
+        return super()._exit_text()
+
+
+class ContainerOwner:
+    """The mock account's claim on its containers: a label, and the reaper that enforces it."""
+
+    def __init__(self) -> None:
+        self.label = f"{os.getpid()}-{os.urandom(6).hex()}"
+        self._reaper: subprocess.Popen[bytes] | None = None
+        self._lock = threading.Lock()
+
+    def ensure_reaper(self) -> None:
+        with self._lock:
+            if self._reaper is not None and self._reaper.poll() is None:
+                return
+            sweep_abandoned_containers()
+            self._reaper = subprocess.Popen(
+                [sys.executable, "-m", "helpers.mock.container", self.label],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                start_new_session=True,  # outlives a SIGKILL of the mock's process group
+                env=_engine_environment(),
+            )
+
+    def remove_all(self) -> None:
+        """Remove every container of this account, then let the reaper go."""
+        if self._reaper is None:
+            return  # no container was ever started
+        remove_labelled(f"{LABEL}={self.label}")
+        with self._lock:
+            if self._reaper is not None:
+                with contextlib.suppress(OSError):
+                    assert self._reaper.stdin is not None
+                    self._reaper.stdin.close()
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    self._reaper.wait(timeout=10)
+                self._reaper = None
+
+
+def remove_labelled(selector: str) -> int:
+    listed = _docker(["ps", "--all", "--quiet", "--filter", f"label={selector}"])
+    ids = listed.stdout.split()
+    if ids:
+        _docker(["rm", "--force", *ids])
+    return len(ids)
+
+
+def sweep_abandoned_containers() -> int:
+    """Remove containers whose mock account's process is gone (killed before its reaper ran)."""
+    listed = _docker(
+        ["ps", "--all", "--filter", f"label={OWNER_LABEL}", "--format", "{{.ID}} {{.Labels}}"]
+    )
+    abandoned = []
+    for line in listed.stdout.splitlines():
+        container, _, labels = line.partition(" ")
+        for label in labels.split(","):
+            key, _, value = label.partition("=")
+            if key == OWNER_LABEL and value.isdigit() and not Path(f"/proc/{value}").exists():
+                abandoned.append(container)
+    if abandoned:
+        _docker(["rm", "--force", *abandoned])
+    return len(abandoned)
+
+
+def _create_error(uri: str, stderr: str) -> Exception:
+    detail = (stderr.strip().splitlines() or ["no detail"])[-1]
+    if "no space left on device" in stderr.lower():
+        return ImageUnusable(
+            f"The mock account's Docker engine has no room to start {uri} ({detail}). Free disk "
+            "space (`docker system prune`) or use a smaller image, then invoke again."
+        )
+    if "no such image" in stderr.lower():
+        return ImageUnusable(f"Source image {uri} does not exist in the local Docker engine.")
+    return ImageUnusable(f"The mock account's Docker engine could not create {uri}: {detail}")
+
+
+def _engine_environment() -> dict[str, str]:
+    """What the docker client itself needs (PATH, DOCKER_HOST …), none of the caller's AWS keys."""
+    return {key: value for key, value in os.environ.items() if not key.startswith("AWS_")}
+
+
+def _reap(label: str) -> None:
+    """The reaper: wait until the mock account's pipe closes, then remove its containers."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    with contextlib.suppress(OSError):
+        while sys.stdin.buffer.read(65536):
+            pass
+    remove_labelled(f"{LABEL}={label}")
+
+
+if __name__ == "__main__":
+    _reap(sys.argv[1])
