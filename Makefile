@@ -8,7 +8,7 @@ export PYTHONDONTWRITEBYTECODE := 1
 export PATH := $(CURDIR)/.venv/bin:$(PATH)
 
 .DEFAULT_GOAL := help
-.PHONY: help setup series test lint format unit nbval notebooks bench mock plan lab lock clean
+.PHONY: help setup series test lint format unit nbval notebooks bench mock plan lab lock clean engine image
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -31,14 +31,20 @@ lint: ## ruff check and format check (notebooks included)
 format: ## Apply ruff's fixes and formatting
 	@$(PY) -m ruff check --fix . && $(PY) -m ruff format .
 
-unit: ## Unit and integration tests of helpers, handler and mock account
-	@$(PY) -m pytest tests -q
+unit: ## Unit and integration tests of helpers, handler and mock account (-rs: skips say why)
+	@$(PY) -m pytest tests -q -rs
 
 nbval: ## Every notebook compared with its stored outputs (mock mode)
 	@SERIES_MODE=mock $(PY) -m pytest --nbval notebooks -q --nbval-sanitize-with notebooks/sanitize.cfg -p no:cacheprovider
 
 notebooks: setup ## Re-execute the notebooks in mock mode and store their outputs in place
 	@SERIES_MODE=mock $(PY) -m helpers.series --in-place
+
+engine: ## Install docker.io and start dockerd (no bridge network) if no engine runs; needs root
+	@bash scripts/engine.sh
+
+image: setup ## Build the function's container image offline (last line: its reference)
+	@$(PY) -m helpers.image
 
 bench: setup ## Benchmarks (on demand; figures printed and saved under benchmarks/results/)
 	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done

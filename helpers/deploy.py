@@ -23,6 +23,11 @@ RUNTIME = "python3.12"
 HANDLER = "handler.lambda_handler"
 MEMORY_MB = 128
 TIMEOUT_S = 6
+IMAGE_MEMORY_MB = 512
+"""The image's memory: R + rpy2 + boto3 peak at about 110-120 MB, and Lambda's CPU share
+(MemorySize / 1,769 MB of a vCPU) must start R within the 10 s INIT limit; notebook 6 and
+benchmarks/bench_image.py show the measurements behind the choice."""
+IMAGE_TIMEOUT_S = 10
 FUNCTION_ZIP_KEY = "function.zip"
 
 
@@ -103,8 +108,8 @@ def function_configuration(names: Names, role_arn: str, kind: str = "Zip") -> di
     """The 2017 function's configuration, on today's runtime (or as a container image)."""
     configuration: dict[str, Any] = {
         "Role": role_arn,
-        "MemorySize": MEMORY_MB,
-        "Timeout": TIMEOUT_S,
+        "MemorySize": MEMORY_MB if kind == "Zip" else IMAGE_MEMORY_MB,
+        "Timeout": TIMEOUT_S if kind == "Zip" else IMAGE_TIMEOUT_S,
         "Environment": {
             "Variables": {"MODEL_BUCKET": names.models_bucket, "MODEL_KEY": names.model_key}
         },

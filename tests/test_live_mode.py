@@ -38,13 +38,15 @@ def live(mock_account, monkeypatch):
     session.disconnect()
 
 
-def _push_fake_image(account) -> str:
+def _push_fake_image(
+    account, media_type: str = "application/vnd.docker.distribution.manifest.v2+json"
+) -> str:
     """Put the image this package would build into (mock) ECR, as a finished build would."""
     plan = registry.image_plan(account)
     registry.ensure_repository(account, plan.repository)
     manifest = {
         "schemaVersion": 2,
-        "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
+        "mediaType": media_type,
         "config": {"digest": "sha256:" + "0" * 64},
         "layers": [],
     }
@@ -106,6 +108,27 @@ def test_running_twice_live_changes_nothing_the_second_time(live, monkeypatch):
     catch_up("function", live)
     again = catch_up("function", live)
     assert again.table().loc["function", "result"].endswith("(unchanged)")
+
+
+def test_an_image_index_in_ecr_is_refused_before_lambda_sees_it(live, monkeypatch):
+    monkeypatch.setenv("SERIES_LIVE_CREATE", "yes")
+    _push_fake_image(live, "application/vnd.oci.image.index.v1+json")
+    with pytest.raises(registry.ImageIsAnIndex, match="single-platform") as refused:
+        catch_up("function", live)
+    assert "--provenance=false" in str(refused.value)
+    functions = live.client("lambda").list_functions()["Functions"]
+    assert live.names.function_name not in {f["FunctionName"] for f in functions}
+
+
+def test_the_content_tag_covers_the_build_settings():
+    offline = image.BuildSettings(base_image="serverless-poc-base:bookworm-x", offline=True)
+    online = image.BuildSettings(base_image="debian:bookworm-slim", offline=False)
+    assert image.content_tag(offline) == image.content_tag(offline)
+    assert image.content_tag(offline) != image.content_tag(online)
+    arm = image.BuildSettings(
+        base_image="debian:bookworm-slim", offline=False, platform="linux/arm64"
+    )
+    assert image.content_tag(arm) != image.content_tag(online)
 
 
 def test_a_given_image_uri_is_used_without_docker_or_ecr(live, monkeypatch):

@@ -70,7 +70,9 @@ class MockAccount:
 
     ``time_scale`` speeds up schedules (60 makes ``rate(5 minutes)`` fire every 5 s);
     ``idle_timeout_s`` is how long an idle execution environment is kept warm;
-    ``concurrency_limit`` is the account's concurrent-executions quota (10, like a new AWS account).
+    ``concurrency_limit`` is the account's concurrent-executions quota (10, like a new AWS account);
+    ``proportional_cpu`` gives container-image functions MemorySize / 1,769 MB of a vCPU, as
+    Lambda does (False: the engine's full CPU, for comparisons).
     """
 
     account_id = ACCOUNT_ID
@@ -83,6 +85,7 @@ class MockAccount:
         *,
         concurrency_limit: int = 10,
         port: int = 0,
+        proportional_cpu: bool = True,
     ) -> None:
         if time_scale <= 0:
             raise ValueError(
@@ -98,6 +101,7 @@ class MockAccount:
         self.idle_timeout_s = float(idle_timeout_s)
         self.region = region
         self.concurrency_limit = concurrency_limit
+        self.proportional_cpu = proportional_cpu
         self._port = port
         self._server: ThreadedMotoServer | None = None
         self._service: LambdaService | None = None
@@ -200,6 +204,7 @@ class MockAccount:
                     idle_timeout_s=self.idle_timeout_s,
                     concurrency_limit=self.concurrency_limit,
                     time_scale=self.time_scale,
+                    proportional_cpu=self.proportional_cpu,
                 )
                 moto_patches.activate(self._service)
                 iam_backends[ACCOUNT_ID]["aws"]
