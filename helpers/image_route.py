@@ -95,9 +95,12 @@ def compare_routes(account: Account, role_arn: str, zip_size_bytes: int) -> Rout
     problem = engine_problem()
     if problem:
         return RouteComparison(False, problem)
-    from helpers.image import build_image, image_size_mb
+    from helpers.image import ImageBuildError, build_image, image_size_mb
 
-    reference = build_image(log=lambda line: None)
+    try:
+        reference = build_image(log=lambda line: None)  # about a minute the first time
+    except ImageBuildError as error:
+        return RouteComparison(False, f"The image could not be built here: {error}")
     lam = account.client("lambda")
     name = image_function_name(account)
     configuration = function_configuration(account.names, role_arn, "Image")
