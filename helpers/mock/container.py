@@ -27,7 +27,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from .environment import ExecutionEnvironment, OutputCapture, WorkerSpec
+from .environment import ExecutionEnvironment, OutputCapture, WorkerSpec, lambda_variables
 from .errors import ContainerEngineUnavailable, ImageUnusable
 
 FULL_VCPU_MB = 1769
@@ -105,29 +105,10 @@ def inspect_image(uri: str) -> dict:
 
 def container_environment(spec: WorkerSpec, runtime_api: str, handler: str) -> dict[str, str]:
     """What Lambda sets in an image function's environment, plus the function's own variables."""
-    env = dict(spec.variables)
-    env.update(
-        {
-            "_HANDLER": handler,
-            "AWS_LAMBDA_FUNCTION_NAME": spec.function_name,
-            "AWS_LAMBDA_FUNCTION_VERSION": spec.version,
-            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(spec.memory_mb),
-            "AWS_LAMBDA_INITIALIZATION_TYPE": "on-demand",
-            "AWS_LAMBDA_LOG_GROUP_NAME": spec.log_group,
-            "AWS_LAMBDA_LOG_STREAM_NAME": spec.log_stream,
-            "AWS_LAMBDA_RUNTIME_API": runtime_api,
-            "AWS_REGION": spec.region,
-            "AWS_DEFAULT_REGION": spec.region,
-            "AWS_ACCESS_KEY_ID": spec.credentials.access_key_id,
-            "AWS_SECRET_ACCESS_KEY": spec.credentials.secret_access_key,
-            "AWS_SESSION_TOKEN": spec.credentials.session_token,
-            "AWS_ENDPOINT_URL": spec.endpoint_url,
-            "LAMBDA_TASK_ROOT": TASK_ROOT,
-            "LAMBDA_RUNTIME_DIR": "/var/runtime",
-            "TZ": ":UTC",
-        }
-    )
-    return env
+    return {
+        **lambda_variables(spec, runtime_api, handler, TASK_ROOT),
+        "LAMBDA_RUNTIME_DIR": "/var/runtime",
+    }
 
 
 class ContainerEnvironment(ExecutionEnvironment):

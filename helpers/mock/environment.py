@@ -201,34 +201,43 @@ def worker_environment(spec: WorkerSpec, runtime_api: str, tmp_dir: Path) -> dic
         and key not in ("PYTHONPATH", "PYTHONHOME", "TMPDIR", "_HANDLER", "LAMBDA_TASK_ROOT")
     }
     env = dict(inherited)
-    env.update(spec.variables)
+    env.update(lambda_variables(spec, runtime_api, spec.handler, str(spec.task_root)))
     env.update(
         {
-            "_HANDLER": spec.handler,
             "AWS_EXECUTION_ENV": f"AWS_Lambda_{spec.runtime}",
-            "AWS_LAMBDA_FUNCTION_NAME": spec.function_name,
-            "AWS_LAMBDA_FUNCTION_VERSION": spec.version,
-            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(spec.memory_mb),
-            "AWS_LAMBDA_INITIALIZATION_TYPE": "on-demand",
-            "AWS_LAMBDA_LOG_GROUP_NAME": spec.log_group,
-            "AWS_LAMBDA_LOG_STREAM_NAME": spec.log_stream,
-            "AWS_LAMBDA_RUNTIME_API": runtime_api,
-            "AWS_REGION": spec.region,
-            "AWS_DEFAULT_REGION": spec.region,
-            "AWS_ACCESS_KEY_ID": spec.credentials.access_key_id,
-            "AWS_SECRET_ACCESS_KEY": spec.credentials.secret_access_key,
-            "AWS_SESSION_TOKEN": spec.credentials.session_token,
-            "AWS_ENDPOINT_URL": spec.endpoint_url,
-            "LAMBDA_TASK_ROOT": str(spec.task_root),
             "LAMBDA_RUNTIME_DIR": str(Path(sys.executable).parent),
             "PYTHONPATH": str(spec.task_root),
             "PYTHONUNBUFFERED": "1",
             "LAMBDA_DISABLE_PREVIEW_WARN": "1",
             "TMPDIR": str(tmp_dir),
-            "TZ": ":UTC",
         }
     )
     return env
+
+
+def lambda_variables(
+    spec: WorkerSpec, runtime_api: str, handler: str, task_root: str
+) -> dict[str, str]:
+    """What Lambda sets in every function's environment, the role's credentials included."""
+    return {
+        **spec.variables,
+        "_HANDLER": handler,
+        "AWS_LAMBDA_FUNCTION_NAME": spec.function_name,
+        "AWS_LAMBDA_FUNCTION_VERSION": spec.version,
+        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(spec.memory_mb),
+        "AWS_LAMBDA_INITIALIZATION_TYPE": "on-demand",
+        "AWS_LAMBDA_LOG_GROUP_NAME": spec.log_group,
+        "AWS_LAMBDA_LOG_STREAM_NAME": spec.log_stream,
+        "AWS_LAMBDA_RUNTIME_API": runtime_api,
+        "AWS_REGION": spec.region,
+        "AWS_DEFAULT_REGION": spec.region,
+        "AWS_ACCESS_KEY_ID": spec.credentials.access_key_id,
+        "AWS_SECRET_ACCESS_KEY": spec.credentials.secret_access_key,
+        "AWS_SESSION_TOKEN": spec.credentials.session_token,
+        "AWS_ENDPOINT_URL": spec.endpoint_url,
+        "LAMBDA_TASK_ROOT": task_root,
+        "TZ": ":UTC",
+    }
 
 
 class ExecutionEnvironment:
