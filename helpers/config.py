@@ -103,6 +103,16 @@ class Names:
         return f"{self.function_name}NoS3"
 
     @property
+    def scratch_user(self) -> str:
+        """Notebook 4: a short-lived user whose only permission is the policy under test."""
+        return f"{self.user_name}PolicyCheck"
+
+    @property
+    def decoy_bucket(self) -> str:
+        """Notebooks 4 and 5: a bucket that exists but is not the model's ("read another bucket")."""
+        return self.models_bucket.replace(MODELS_BUCKET_2017, "serverless-poc-decoy", 1)
+
+    @property
     def extra_roles(self) -> tuple[str, ...]:
         return (self.demo_role, self.untrusted_role, self.no_s3_role)
 
