@@ -1,153 +1,151 @@
-"""Cleanup: delete everything the series made, in reverse order, and show that nothing is left.
+"""Cleanup: find what the series made, delete what is yours in reverse order, prove nothing is left.
 
-Deletion is by name (``helpers.config.Names``), so it removes exactly what the series created —
-with a prefix in a shared live account, only that participant's resources.
+Cleanup only finds and deletes: it never creates or changes anything, so it works in live mode
+without ``SERIES_LIVE_CREATE`` (the opt-in hook lets reads and deletes through). In live mode a
+resource is deleted only if it carries this learner's tags (``helpers.ownership``); anything with
+a series name that is not theirs is skipped and reported, never touched. Every resource gets its
+own outcome, and one failure does not stop the rest: a denied delete of the role cannot leave the
+ECR repository or the learner user behind.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import botocore.exceptions
 import pandas as pd
 
+from helpers.ownership import Verdict, verdict
 from helpers.session import Account
 
 
-def _missing(error: botocore.exceptions.ClientError) -> bool:
-    code = error.response["Error"]["Code"]
-    return code in (
-        "ResourceNotFoundException",
-        "NoSuchEntity",
-        "NoSuchBucket",
-        "RepositoryNotFoundException",
-        "404",
-    )
-
-
-def _attempt(results: list[tuple[str, str]], what: str, call) -> None:
-    try:
-        call()
-        results.append((what, "deleted"))
-    except botocore.exceptions.ClientError as error:
-        if not _missing(error):
-            raise
-        results.append((what, "not found"))
-
-
-def delete_schedule(account: Account) -> list[tuple[str, str]]:
-    """The keep-warm rule: its targets first, then the rule."""
-    events = account.client("events")
-    rule = account.names.schedule_rule
-    results: list[tuple[str, str]] = []
-
-    def remove() -> None:
-        targets = events.list_targets_by_rule(Rule=rule)["Targets"]
-        if targets:
-            events.remove_targets(Rule=rule, Ids=[target["Id"] for target in targets])
-        events.delete_rule(Name=rule)
-
-    _attempt(results, f"EventBridge rule {rule}", remove)
-    return results
-
-
-def delete_function(account: Account, function_name: str | None = None) -> list[tuple[str, str]]:
-    """The function (with its resource policy) and its log group."""
-    name = function_name or account.names.function_name
-    results: list[tuple[str, str]] = []
-    lam, logs = account.client("lambda"), account.client("logs")
-    _attempt(results, f"Lambda function {name}", lambda: lam.delete_function(FunctionName=name))
-    group = f"/aws/lambda/{name}"
-    _attempt(results, f"log group {group}", lambda: logs.delete_log_group(logGroupName=group))
-    return results
-
-
-def delete_bucket(account: Account, bucket: str) -> list[tuple[str, str]]:
-    """Every object (and version), then the bucket."""
-    s3 = account.client("s3")
-    results: list[tuple[str, str]] = []
-
-    def remove() -> None:
-        for page in s3.get_paginator("list_object_versions").paginate(Bucket=bucket):
-            doomed = [
-                {"Key": item["Key"], "VersionId": item["VersionId"]}
-                for item in page.get("Versions", []) + page.get("DeleteMarkers", [])
-            ]
-            if doomed:
-                s3.delete_objects(Bucket=bucket, Delete={"Objects": doomed, "Quiet": True})
-        s3.delete_bucket(Bucket=bucket)
-
-    _attempt(results, f"S3 bucket {bucket}", remove)
-    return results
-
-
-def delete_everything(account: Account) -> pd.DataFrame:
-    """Reverse order of creation: schedule, function, role and policy, user, buckets, images."""
-    from helpers.iam import delete_user, teardown_lambda_role
-
+def series_resources(account: Account) -> list[tuple[str, str]]:
+    """(kind, name) of everything the series may create, in the order it is deleted."""
     names = account.names
-    from helpers.iam import delete_role
+    functions = (names.function_name, names.no_s3_function, names.image_function)
+    return [
+        ("EventBridge rule", names.schedule_rule),
+        *(("Lambda function", name) for name in functions),
+        *(("log group", f"/aws/lambda/{name}") for name in functions),
+        *(("IAM role", role) for role in (*names.extra_roles, names.role_name)),
+        ("IAM policy", names.policy_name),
+        ("IAM user", names.user_name),
+        ("IAM user", names.scratch_user),
+        ("S3 bucket", names.handlers_bucket),
+        ("S3 bucket", names.models_bucket),
+        ("S3 bucket", names.decoy_bucket),
+        ("ECR repository", names.ecr_repository),
+    ]
 
-    results = delete_schedule(account)
-    results += delete_function(account)
-    results += delete_function(account, names.no_s3_function)
-    for role in names.extra_roles:
-        gone = delete_role(account.client("iam"), role)
-        results.append((f"IAM role {role}", "deleted" if gone else "not found"))
-    torn = teardown_lambda_role(account.client("iam"), names)
-    results.append((f"IAM role {names.role_name}", "deleted" if torn["role"] else "not found"))
-    results.append(
-        (f"IAM policy {names.policy_name}", "deleted" if torn["policy"] else "not found")
-    )
-    user_gone = delete_user(account.client("iam"), names.user_name)
-    results.append((f"IAM user {names.user_name}", "deleted" if user_gone else "not found"))
-    results += delete_bucket(account, names.handlers_bucket)
-    results += delete_bucket(account, names.models_bucket)
-    if not account.settings.is_mock:
-        ecr = account.client("ecr")
-        _attempt(
-            results,
-            f"ECR repository {names.ecr_repository}",
-            lambda: ecr.delete_repository(repositoryName=names.ecr_repository, force=True),
-        )
-    return pd.DataFrame(results, columns=["resource", "result"]).set_index("resource")
+
+def survey(account: Account) -> pd.DataFrame:
+    """Every series resource that exists: kind, name, whether it is yours and, if not, why."""
+    rows = []
+    for kind, name in series_resources(account):
+        found = verdict(account, kind, name)
+        if found.exists:
+            rows.append({"kind": kind, "name": name, "owned": found.owned, "reason": found.reason})
+    return pd.DataFrame(rows, columns=["kind", "name", "owned", "reason"])
 
 
 def inventory(account: Account) -> pd.DataFrame:
-    """What of the series' resources exists now (one row per resource found)."""
-    names = account.names
-    found: list[tuple[str, str]] = []
+    """What of the series' resources exists now and is yours (one row each: kind, name)."""
+    found = survey(account)
+    return found[found["owned"].astype(bool)][["kind", "name"]].reset_index(drop=True)
 
-    def probe(kind: str, name: str, call) -> None:
-        try:
-            call()
-            found.append((kind, name))
-        except botocore.exceptions.ClientError as error:
-            if not _missing(error):
-                raise
 
-    iam, lam, s3 = account.client("iam"), account.client("lambda"), account.client("s3")
-    probe(
-        "Lambda function",
-        names.function_name,
-        lambda: lam.get_function(FunctionName=names.function_name),
-    )
-    groups = account.client("logs").describe_log_groups(logGroupNamePrefix=names.log_group)
-    found += [("log group", group["logGroupName"]) for group in groups["logGroups"]]
-    rules = account.client("events").list_rules(NamePrefix=names.schedule_rule)["Rules"]
-    found += [("EventBridge rule", rule["Name"]) for rule in rules]
-    for role in (names.role_name, *names.extra_roles):
-        probe("IAM role", role, lambda role=role: iam.get_role(RoleName=role))
-    policies = iam.list_policies(Scope="Local")["Policies"]
-    found += [
-        ("IAM policy", p["PolicyName"]) for p in policies if p["PolicyName"] == names.policy_name
+def not_ours(account: Account) -> pd.DataFrame:
+    """Resources with the series' names that are not yours: never changed or deleted, and why."""
+    found = survey(account)
+    return found[~found["owned"].astype(bool)][["kind", "name", "reason"]].reset_index(drop=True)
+
+
+def _deleter(account: Account, kind: str, name: str) -> Callable[[], object]:
+    from helpers.iam import delete_policy, delete_role, delete_user, find_customer_policy
+
+    iam = account.client("iam")
+    if kind == "EventBridge rule":
+        events = account.client("events")
+
+        def remove_rule() -> None:
+            targets = events.list_targets_by_rule(Rule=name)["Targets"]
+            if targets:
+                events.remove_targets(Rule=name, Ids=[target["Id"] for target in targets])
+            events.delete_rule(Name=name)
+
+        return remove_rule
+    if kind == "Lambda function":
+        return lambda: account.client("lambda").delete_function(FunctionName=name)
+    if kind == "log group":
+        return lambda: account.client("logs").delete_log_group(logGroupName=name)
+    if kind == "IAM role":
+        return lambda: delete_role(iam, name)
+    if kind == "IAM policy":
+        return lambda: delete_policy(iam, find_customer_policy(iam, name)["Arn"])
+    if kind == "IAM user":
+        return lambda: delete_user(iam, name)
+    if kind == "S3 bucket":
+        return lambda: _empty_and_delete_bucket(account, name)
+    if kind == "ECR repository":
+        # force: the images go with it (they are this learner's: the repository is)
+        return lambda: account.client("ecr").delete_repository(repositoryName=name, force=True)
+    raise ValueError(f"no deleter for {kind}")
+
+
+def _empty_and_delete_bucket(account: Account, bucket: str) -> None:
+    """Every object (and version), then the bucket."""
+    s3 = account.client("s3")
+    for page in s3.get_paginator("list_object_versions").paginate(Bucket=bucket):
+        doomed = [
+            {"Key": item["Key"], "VersionId": item["VersionId"]}
+            for item in page.get("Versions", []) + page.get("DeleteMarkers", [])
+        ]
+        if doomed:
+            s3.delete_objects(Bucket=bucket, Delete={"Objects": doomed, "Quiet": True})
+    s3.delete_bucket(Bucket=bucket)
+
+
+def _outcome(found: Verdict, delete: Callable[[], object]) -> str:
+    if not found.exists:
+        return "not found"
+    if not found.owned:
+        return f"skipped: {found.reason}"
+    try:
+        delete()
+    except botocore.exceptions.ClientError as error:
+        details = error.response["Error"]
+        return f"failed: {details.get('Code')}: {details.get('Message', '')}"
+    return "deleted"
+
+
+def delete_resources(account: Account, resources: list[tuple[str, str]]) -> pd.DataFrame:
+    """Delete these (kind, name) in order, each only if it is yours; one row per resource.
+
+    Ownership is decided for all of them first (a log group is yours when its function is, and
+    deleting the function first must not change that), then each is deleted. Outcomes: deleted,
+    not found, skipped (with why) or failed (with AWS's error); a failure does not stop the rest.
+    """
+    plan = [(kind, name, verdict(account, kind, name)) for kind, name in resources]
+    rows = [
+        (f"{kind} {name}", _outcome(found, _deleter(account, kind, name)))
+        for kind, name, found in plan
     ]
-    probe("IAM user", names.user_name, lambda: iam.get_user(UserName=names.user_name))
-    for bucket in (names.models_bucket, names.handlers_bucket):
-        probe("S3 bucket", bucket, lambda bucket=bucket: s3.head_bucket(Bucket=bucket))
-    if not account.settings.is_mock:
-        ecr = account.client("ecr")
-        probe(
-            "ECR repository",
-            names.ecr_repository,
-            lambda: ecr.describe_repositories(repositoryNames=[names.ecr_repository]),
-        )
-    return pd.DataFrame(found, columns=["kind", "name"])
+    return pd.DataFrame(rows, columns=["resource", "result"]).set_index("resource")
+
+
+def delete_everything(account: Account) -> pd.DataFrame:
+    """Every series resource that is yours, in reverse order of creation."""
+    return delete_resources(account, series_resources(account))
+
+
+def delete_function(account: Account, function_name: str | None = None) -> pd.DataFrame:
+    """One function and its log group (notebooks delete their counter-examples with this)."""
+    name = function_name or account.names.function_name
+    return delete_resources(
+        account, [("Lambda function", name), ("log group", f"/aws/lambda/{name}")]
+    )
+
+
+def delete_schedule(account: Account) -> pd.DataFrame:
+    """The keep-warm rule (its targets first)."""
+    return delete_resources(account, [("EventBridge rule", account.names.schedule_rule)])

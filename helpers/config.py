@@ -54,6 +54,21 @@ def current_mode() -> str:
     return mode
 
 
+def configured_region(mode: str) -> str:
+    """``AWS_REGION``/``AWS_DEFAULT_REGION``; live mode then the profile's region (as the aws CLI
+    reads it, so ``!aws`` cells look where the series works); else us-east-1."""
+    for variable in ("AWS_REGION", REGION_VARIABLE):
+        if os.environ.get(variable):
+            return os.environ[variable]
+    if mode == "live":
+        import botocore.session
+
+        profile_region = botocore.session.Session().get_config_variable("region")
+        if profile_region:
+            return profile_region
+    return DEFAULT_REGION
+
+
 def _clean_prefix(prefix: str) -> str:
     cleaned = re.sub(r"[^a-z0-9-]", "-", prefix.lower()).strip("-")
     if prefix and not cleaned:
@@ -103,6 +118,11 @@ class Names:
         return f"{self.function_name}NoS3"
 
     @property
+    def image_function(self) -> str:
+        """Notebook 6 (mock mode): the container image run beside the zip, then deleted."""
+        return f"{self.function_name}Image"
+
+    @property
     def scratch_user(self) -> str:
         """Notebook 4: a short-lived user whose only permission is the policy under test."""
         return f"{self.user_name}PolicyCheck"
@@ -120,6 +140,13 @@ class Names:
 def names_for(mode: str, prefix: str = "", account_id: str = "") -> Names:
     """Names for a mode. Mock: the 2017 names. Live or prefixed: ``prefix`` + unique buckets."""
     prefix = _clean_prefix(prefix)
+    if mode == "live" and not prefix:
+        raise ConfigurationError(
+            f"Live mode needs {PREFIX_VARIABLE}: every resource name carries it, and the series "
+            "changes or deletes only what is tagged with it, so learners sharing an account never "
+            f"touch each other's resources. Set it to your name, e.g. `export {PREFIX_VARIABLE}=alice`, "
+            "and start Jupyter (or the command) again."
+        )
     if mode == "mock" and not prefix:
         return Names(
             models_bucket=MODELS_BUCKET_2017,
@@ -155,9 +182,10 @@ class Settings:
 
     @classmethod
     def from_environment(cls) -> Settings:
+        mode = current_mode()
         return cls(
-            mode=current_mode(),
-            region=os.environ.get(REGION_VARIABLE) or DEFAULT_REGION,
+            mode=mode,
+            region=configured_region(mode),
             prefix=_clean_prefix(os.environ.get(PREFIX_VARIABLE, "")),
         )
 

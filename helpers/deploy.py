@@ -17,6 +17,7 @@ from typing import Any
 import botocore.exceptions
 
 from helpers.config import Names
+from helpers.ownership import require_owned
 from helpers.session import Account, tags_for
 
 RUNTIME = "python3.12"
@@ -36,6 +37,7 @@ def ensure_bucket(account: Account, bucket: str) -> bool:
     s3 = account.client("s3")
     try:
         s3.head_bucket(Bucket=bucket)
+        require_owned(account, "S3 bucket", bucket)
         return False
     except botocore.exceptions.ClientError as error:
         code = error.response["Error"]["Code"]
@@ -81,6 +83,8 @@ def setup_role(account: Account):
     """The ServerlessPOC policy and role (trusting Lambda), both policies attached."""
     from helpers.iam import setup_lambda_role
 
+    require_owned(account, "IAM policy", account.names.policy_name)
+    require_owned(account, "IAM role", account.names.role_name)
     return setup_lambda_role(account.client("iam"), account.names, tags=tags_for(account))
 
 
@@ -150,6 +154,7 @@ def ensure_function(
         sha = ""
     try:
         current = lam.get_function_configuration(FunctionName=function_name)
+        require_owned(account, "Lambda function", function_name)
     except lam.exceptions.ResourceNotFoundException:
         created = _retry_role_propagation(
             account,
@@ -166,7 +171,9 @@ def ensure_function(
         return FunctionResult(created["FunctionArn"], "created", created["CodeSha256"])
     action = "unchanged"
     if _code_differs(lam, function_name, current, code, sha):
-        lam.update_function_code(FunctionName=function_name, **code)
+        _retry_role_propagation(
+            account, lambda: lam.update_function_code(FunctionName=function_name, **code)
+        )
         wait_until_ready(account, function_name)
         action = "updated"
     if _differs(current, wanted):
@@ -197,6 +204,10 @@ def _differs(current: dict[str, Any], wanted: dict[str, Any]) -> bool:
     return False
 
 
+class ImagePullDenied(RuntimeError):
+    """Lambda may not read the image (typically another account's ECR without a policy)."""
+
+
 def _retry_role_propagation(account: Account, call, attempts: int = 8):
     """A new role takes a few seconds to be usable by Lambda in a live account; retry then.
 
@@ -207,6 +218,14 @@ def _retry_role_propagation(account: Account, call, attempts: int = 8):
             return call()
         except botocore.exceptions.ClientError as error:
             message = error.response["Error"].get("Message", "")
+            if "ECR" in message and ("permission" in message or "denied" in message.lower()):
+                raise ImagePullDenied(
+                    f"Lambda could not pull the function's image: {message} When the image is in "
+                    "another account's ECR (an instructor's SERIES_IMAGE_URI), that repository "
+                    "needs a repository policy letting this account's Lambda pull it "
+                    "(docs/live-mode.md, 'A shared image'); ask its owner, or unset "
+                    "SERIES_IMAGE_URI to build and push your own."
+                ) from error
             retryable = "cannot be assumed by Lambda" in message and not account.settings.is_mock
             if not retryable or attempt == attempts - 1:
                 raise
@@ -242,6 +261,7 @@ def setup_role_without_model_access(account: Account) -> str:
     from helpers.iam import BASIC_EXECUTION_POLICY_ARN, attach_policies, ensure_role, load_policy
 
     iam = account.client("iam")
+    require_owned(account, "IAM role", account.names.no_s3_role)
     role = ensure_role(
         iam,
         account.names.no_s3_role,
@@ -267,6 +287,7 @@ def setup_untrusted_role(account: Account) -> str:
             }
         ],
     }
+    require_owned(account, "IAM role", account.names.untrusted_role)
     return ensure_role(
         account.client("iam"),
         account.names.untrusted_role,

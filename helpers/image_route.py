@@ -49,10 +49,6 @@ class RouteComparison:
         )
 
 
-def image_function_name(account: Account) -> str:
-    return f"{account.names.function_name}Image"
-
-
 def _measure(account: Account, name: str) -> dict[str, Any]:
     force_cold_start(account, name)
     cold = invoke(account, EVENT_2017, function_name=name)
@@ -102,7 +98,7 @@ def compare_routes(account: Account, role_arn: str, zip_size_bytes: int) -> Rout
     except ImageBuildError as error:
         return RouteComparison(False, f"The image could not be built here: {error}")
     lam = account.client("lambda")
-    name = image_function_name(account)
+    name = account.names.image_function
     configuration = function_configuration(account.names, role_arn, "Image")
     lam.create_function(
         FunctionName=name,

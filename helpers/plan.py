@@ -16,7 +16,15 @@ from typing import Any
 import boto3
 import pandas as pd
 
-from helpers.config import DEFAULT_REGION, Names, Settings, names_for
+from helpers.config import (
+    DEFAULT_REGION,
+    ConfigurationError,
+    Names,
+    Settings,
+    _clean_prefix,
+    configured_region,
+    names_for,
+)
 from helpers.session import Account, _named_parameters, install_hook, is_creating
 
 PLACEHOLDER_ACCOUNT = "111122223333"
@@ -31,6 +39,13 @@ def resources(names: Names) -> pd.DataFrame:
         ("S3 bucket", names.models_bucket, 2, "the model admission.rds"),
         ("IAM user + access key", names.user_name, 3, "permanent credentials"),
         ("IAM role", names.demo_role, 3, "temporary credentials (deleted in 3)"),
+        (
+            "IAM user + access key",
+            names.scratch_user,
+            4,
+            "tries the policy under test (deleted in 4)",
+        ),
+        ("S3 bucket", names.decoy_bucket, 4, "another bucket the role must not read"),
         ("IAM policy", names.policy_name, 5, "s3:GetObject on the model"),
         ("IAM role", names.role_name, 5, "the function's execution role"),
         ("IAM role", names.untrusted_role, 5, "counter-example (deleted in 5)"),
@@ -121,11 +136,17 @@ def _model_stand_in():
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="What the series would do in live mode.")
     parser.add_argument("--prefix", default=os.environ.get("SERIES_PREFIX", ""))
-    parser.add_argument("--region", default=os.environ.get("AWS_DEFAULT_REGION") or DEFAULT_REGION)
+    parser.add_argument("--region", default=configured_region("live"))
     args = parser.parse_args(argv)
 
+    try:
+        prefix = _clean_prefix(args.prefix)
+        names_for("live", prefix, PLACEHOLDER_ACCOUNT)
+    except ConfigurationError as error:
+        print(f"[plan] {error}", file=sys.stderr)
+        return 2
     account_id = live_account_id()
-    settings = Settings(mode="live", region=args.region, prefix=args.prefix)
+    settings = Settings(mode="live", region=args.region, prefix=prefix)
     names = names_for("live", settings.prefix, account_id or PLACEHOLDER_ACCOUNT)
     from helpers.costs import series_live_estimate
 

@@ -19,7 +19,8 @@ from dataclasses import dataclass
 
 from helpers.image import ImageBuildError, build_image, content_tag
 from helpers.mock.container import engine_problem
-from helpers.session import Account, tags_for
+from helpers.ownership import require_owned
+from helpers.session import Account, refuse_unconfirmed_changes, tags_for
 
 IMAGE_URI_VARIABLE = "SERIES_IMAGE_URI"
 INDEX_MEDIA_TYPES = (
@@ -68,6 +69,7 @@ def ensure_repository(account: Account, repository: str) -> str:
     ecr = account.client("ecr")
     try:
         found = ecr.describe_repositories(repositoryNames=[repository])["repositories"][0]
+        require_owned(account, "ECR repository", repository)
         return found["repositoryUri"]
     except ecr.exceptions.RepositoryNotFoundException:
         created = ecr.create_repository(
@@ -120,6 +122,8 @@ def ensure_image(account: Account) -> str:
         return plan.uri
     media_type = manifest_media_type(account, plan)
     if media_type is None:
+        # `docker push` goes past the boto3 hook; it ends in ECR PutImage, so ask the same.
+        refuse_unconfirmed_changes("ecr", "PutImage", {"repositoryName": plan.repository})
         local = _built_image(plan)
         _docker_login(account, plan.uri.split("/")[0])
         _docker(["tag", local, plan.uri])

@@ -12,6 +12,7 @@ import json
 import time
 from typing import Any
 
+from helpers.ownership import require_owned
 from helpers.session import Account
 
 KEEP_WARM_RATE = "rate(5 minutes)"
@@ -24,13 +25,22 @@ def ensure_keep_warm_schedule(account: Account, rate: str = KEEP_WARM_RATE) -> d
     names = account.names
     events, lam = account.client("events"), account.client("lambda")
     function_arn = lam.get_function_configuration(FunctionName=names.function_name)["FunctionArn"]
-    rule_arn = events.put_rule(
-        Name=names.schedule_rule,
-        ScheduleExpression=rate,
-        State="ENABLED",
-        Description=f"Keep {names.function_name} warm",
-        Tags=[{"Key": key, "Value": value} for key, value in _tags(account).items()],
-    )["RuleArn"]
+    require_owned(account, "Lambda function", names.function_name)
+    require_owned(account, "EventBridge rule", names.schedule_rule)
+    rule = {
+        "Name": names.schedule_rule,
+        "ScheduleExpression": rate,
+        "State": "ENABLED",
+        "Description": f"Keep {names.function_name} warm",
+    }
+    try:
+        existing = events.describe_rule(Name=names.schedule_rule)
+        rule_arn = existing["Arn"]
+        if (existing.get("ScheduleExpression"), existing.get("State")) != (rate, "ENABLED"):
+            events.put_rule(**rule)  # tags are set on create only
+    except events.exceptions.ResourceNotFoundException:
+        tags = [{"Key": key, "Value": value} for key, value in account.tags.items()]
+        rule_arn = events.put_rule(**rule, Tags=tags)["RuleArn"]
     permission_added = False
     if not _has_permission(account, rule_arn):
         lam.add_permission(
@@ -41,14 +51,12 @@ def ensure_keep_warm_schedule(account: Account, rate: str = KEEP_WARM_RATE) -> d
             SourceArn=rule_arn,
         )
         permission_added = True
-    events.put_targets(Rule=names.schedule_rule, Targets=[{"Id": TARGET_ID, "Arn": function_arn}])
+    targets = events.list_targets_by_rule(Rule=names.schedule_rule)["Targets"]
+    if [(t["Id"], t["Arn"]) for t in targets] != [(TARGET_ID, function_arn)]:
+        events.put_targets(
+            Rule=names.schedule_rule, Targets=[{"Id": TARGET_ID, "Arn": function_arn}]
+        )
     return {"rule_arn": rule_arn, "schedule": rate, "permission_added": permission_added}
-
-
-def _tags(account: Account) -> dict[str, str]:
-    from helpers.session import tags_for
-
-    return tags_for(account)
 
 
 def resource_policy(account: Account) -> dict[str, Any] | None:

@@ -183,9 +183,14 @@ def _download(bucket: str, key: str, path: str, request_id: str) -> None:
                 "MODEL_BUCKET/MODEL_KEY to where it is"
             )
         elif code in ("403", "AccessDenied", "Forbidden"):
+            # S3 hides a missing object behind 403 from callers without s3:ListBucket on the
+            # bucket, so AccessDenied has two possible causes; name both.
             message = (
-                f"the function's role lacks s3:GetObject on arn:aws:s3:::{bucket}/{key} "
-                "(S3 answered AccessDenied); attach a policy that allows it to the execution role"
+                f"S3 answered AccessDenied for s3://{bucket}/{key}. Either the function's role "
+                f"lacks s3:GetObject on arn:aws:s3:::{bucket}/{key} (attach a policy that allows "
+                "it to the execution role), or the object does not exist: without s3:ListBucket "
+                "on the bucket, S3 reports a missing object as AccessDenied, not 404 (upload "
+                "admission.rds there, or set MODEL_BUCKET/MODEL_KEY to where it is)"
             )
         else:
             message = f"could not download s3://{bucket}/{key}: {code or error}"

@@ -165,3 +165,24 @@ def mock_function(
         return name
 
     return make
+
+
+LIVE_PREFIX = "alice"
+
+
+@pytest.fixture
+def live(mock_account, monkeypatch):
+    """A live-mode Account whose 'AWS' is the mock endpoint; cleans up whatever it made."""
+    from helpers import cleanup, registry, session
+
+    monkeypatch.setenv("SERIES_MODE", "live")
+    monkeypatch.setenv("SERIES_PREFIX", LIVE_PREFIX)
+    monkeypatch.delenv("SERIES_LIVE_CREATE", raising=False)
+    monkeypatch.delenv("SERIES_IMAGE_URI", raising=False)
+    monkeypatch.setattr(registry, "engine_problem", lambda: "there is no Docker engine (test).")
+    session.disconnect()
+    account = session.connect()
+    yield account
+    monkeypatch.setenv("SERIES_LIVE_CREATE", "yes")
+    cleanup.delete_everything(account)
+    session.disconnect()

@@ -209,4 +209,7 @@ def test_a_role_without_s3_get_object_gets_a_500_naming_the_permission(
     payload = error_payload(excinfo)
     assert payload["httpStatus"] == 500
     assert f"lacks s3:GetObject on arn:aws:s3:::{BUCKET}/{KEY}" in payload["message"]
+    # real S3 answers 403 for a missing object too when the role has no s3:ListBucket
+    assert "or the object does not exist" in payload["message"]
+    assert "s3:ListBucket" in payload["message"]
     assert not (tmp_path / KEY).exists()

@@ -7,53 +7,17 @@ the container-image route, exactly as they would against AWS.
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from live_support import PREFIX, push_fake_image
 
 from helpers import cleanup, image, registry, session
 from helpers.catchup import catch_up
 from helpers.config import PROJECT_ROOT
-
-PREFIX = "alice"
-
-
-@pytest.fixture
-def live(mock_account, monkeypatch):
-    """A live-mode Account whose 'AWS' is the mock endpoint; cleans up whatever it made."""
-    monkeypatch.setenv("SERIES_MODE", "live")
-    monkeypatch.setenv("SERIES_PREFIX", PREFIX)
-    monkeypatch.delenv("SERIES_LIVE_CREATE", raising=False)
-    monkeypatch.delenv("SERIES_IMAGE_URI", raising=False)
-    monkeypatch.setattr(registry, "engine_problem", lambda: "there is no Docker engine (test).")
-    session.disconnect()
-    account = session.connect()
-    yield account
-    monkeypatch.setenv("SERIES_LIVE_CREATE", "yes")
-    cleanup.delete_everything(account)
-    session.disconnect()
-
-
-def _push_fake_image(
-    account, media_type: str = "application/vnd.docker.distribution.manifest.v2+json"
-) -> str:
-    """Put the image this package would build into (mock) ECR, as a finished build would."""
-    plan = registry.image_plan(account)
-    registry.ensure_repository(account, plan.repository)
-    manifest = {
-        "schemaVersion": 2,
-        "mediaType": media_type,
-        "config": {"digest": "sha256:" + "0" * 64},
-        "layers": [],
-    }
-    account.client("ecr").put_image(
-        repositoryName=plan.repository, imageManifest=json.dumps(manifest), imageTag=plan.tag
-    )
-    return plan.uri
 
 
 def test_live_names_carry_the_prefix_and_buckets_the_account_id(live):
@@ -78,7 +42,7 @@ def test_opted_in_the_series_runs_the_image_route_tags_everything_and_cleanup_le
     live, monkeypatch
 ):
     monkeypatch.setenv("SERIES_LIVE_CREATE", "yes")
-    image_uri = _push_fake_image(live)
+    image_uri = push_fake_image(live)
     state = catch_up("function", live)
     names = live.names
 
@@ -104,7 +68,7 @@ def test_opted_in_the_series_runs_the_image_route_tags_everything_and_cleanup_le
 
 def test_running_twice_live_changes_nothing_the_second_time(live, monkeypatch):
     monkeypatch.setenv("SERIES_LIVE_CREATE", "yes")
-    _push_fake_image(live)
+    push_fake_image(live)
     catch_up("function", live)
     again = catch_up("function", live)
     assert again.table().loc["function", "result"].endswith("(unchanged)")
@@ -112,7 +76,7 @@ def test_running_twice_live_changes_nothing_the_second_time(live, monkeypatch):
 
 def test_an_image_index_in_ecr_is_refused_before_lambda_sees_it(live, monkeypatch):
     monkeypatch.setenv("SERIES_LIVE_CREATE", "yes")
-    _push_fake_image(live, "application/vnd.oci.image.index.v1+json")
+    push_fake_image(live, "application/vnd.oci.image.index.v1+json")
     with pytest.raises(registry.ImageIsAnIndex, match="single-platform") as refused:
         catch_up("function", live)
     assert "--provenance=false" in str(refused.value)

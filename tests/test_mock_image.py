@@ -348,3 +348,29 @@ def test_an_engine_out_of_disk_space_is_a_lambda_shaped_error():
     )
     assert isinstance(error, ImageUnusable)
     assert error.code == 400 and "no room to start big:1" in error.message
+
+
+def test_a_handler_only_its_owner_may_read_is_still_readable_by_lambdas_user(admission_image):
+    from helpers import image
+
+    settings = image.build_settings()
+    context = image.stage_context(settings)
+    (context / "handler.py").chmod(0o600)  # e.g. a umask 077 checkout
+    reference = "serverless-poc-admission-test:private-handler"
+    env = {**os.environ, "DOCKER_BUILDKIT": "0"}
+    built = subprocess.run(
+        image.build_command(settings, reference, context), capture_output=True, text=True, env=env
+    )
+    assert built.returncode == 0, built.stderr[-2000:]
+    try:
+        sandbox = ["--network", "none", "--read-only", "--user", "993:990"]
+        probe = ["-c", "print(len(open('handler.py').read()))"]
+        read = subprocess.run(
+            ["docker", "run", "--rm", *sandbox, "--entrypoint", "python", reference, *probe],
+            capture_output=True,
+            text=True,
+        )
+        assert read.returncode == 0, read.stderr
+        assert int(read.stdout) > 1000
+    finally:
+        subprocess.run(["docker", "rmi", "--force", reference], capture_output=True)

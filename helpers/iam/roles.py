@@ -114,9 +114,7 @@ def ensure_policy(
             kwargs["Tags"] = tag_list(tags)
         policy = iam.create_policy(**kwargs)["Policy"]
         return PolicyResult(policy["Arn"], policy["DefaultVersionId"], "created")
-    arn = existing["Arn"]
-    if tags:
-        iam.tag_policy(PolicyArn=arn, Tags=tag_list(tags))
+    arn = existing["Arn"]  # tags are set on create only: re-tagging would change what it says
     current = iam.get_policy_version(PolicyArn=arn, VersionId=existing["DefaultVersionId"])
     if canonical(parse_document(current["PolicyVersion"]["Document"])) == canonical(dict(document)):
         return PolicyResult(arn, existing["DefaultVersionId"], "unchanged")
@@ -150,8 +148,6 @@ def ensure_role(
             kwargs["Tags"] = tag_list(tags)
         role = iam.create_role(**kwargs)["Role"]
         return RoleResult(role["Arn"], name, created=True, trust_updated=False)
-    if tags:
-        iam.tag_role(RoleName=name, Tags=tag_list(tags))
     current = parse_document(role["AssumeRolePolicyDocument"])
     if canonical(current) == canonical(dict(trust_policy)):
         return RoleResult(role["Arn"], name, created=False, trust_updated=False)
