@@ -1,7 +1,10 @@
 """Invoking the function and reading what it says: payloads, errors, log tails, REPORT lines.
 
 Everything here goes through the public Lambda and CloudWatch Logs APIs, so it behaves the same
-against the mock account and a live one.
+against the mock account and a live one. Two habits of real AWS are allowed for: log events reach
+CloudWatch Logs seconds after a call returns (:func:`report_lines` waits for them in live mode),
+and a call to a new execution environment may report no ``Init Duration`` because Lambda
+initialised the environment before the call arrived (:func:`pre_initialised`).
 """
 
 from __future__ import annotations
@@ -10,10 +13,12 @@ import base64
 import json
 import re
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
+from botocore.exceptions import ClientError
 
 from helpers.session import Account
 
@@ -24,6 +29,23 @@ REPORT_FIELDS = {
     "max_memory_mb": r"Max Memory Used: (\d+) MB",
     "init_ms": r"Init Duration: ([\d.]+) ms",
 }
+REQUEST_ID = re.compile(r"^(?:REPORT|START|END) RequestId: (\S+)", re.MULTILINE)
+
+LIVE_LOG_WAIT_S = 30.0
+"""How long :func:`report_lines` waits in live mode for an invocation's lines to reach the logs."""
+
+
+class ReportLinesMissing(TimeoutError):
+    """CloudWatch Logs has no REPORT line yet for some invocations, after waiting."""
+
+    def __init__(self, missing: list[str], waited_s: float, group: str) -> None:
+        self.missing = missing
+        shown = ", ".join(missing[:3]) + (", …" if len(missing) > 3 else "")
+        super().__init__(
+            f"{group} has no REPORT line yet for {len(missing)} invocation(s) ({shown}) after "
+            f"waiting {waited_s:.0f} s. On AWS, log events reach CloudWatch Logs some seconds "
+            "after the call returns; run the cell again in a minute."
+        )
 
 
 @dataclass
@@ -44,7 +66,18 @@ class Invocation:
 
     @property
     def cold(self) -> bool:
+        """The call waited for its environment's INIT (its REPORT line has an Init Duration).
+
+        On AWS the first call to a new environment may have none: Lambda can initialise an
+        environment before any call arrives (proactive initialisation).
+        """
         return "init_ms" in self.report
+
+    @property
+    def request_id(self) -> str | None:
+        """The invocation's request id, read from the log tail (None without a tail)."""
+        found = REQUEST_ID.findall(self.log_tail)
+        return found[-1] if found else None
 
     def error_message(self) -> dict[str, Any] | None:
         """For a handler error: the JSON our handler put in errorMessage (httpStatus etc.)."""
@@ -148,9 +181,19 @@ def measure_latency(
                     "init_ms": call.report.get("init_ms"),
                     "max_memory_mb": call.report.get("max_memory_mb"),
                     "first_after_update": index == 0,
+                    "request_id": call.request_id,
                 }
             )
     return pd.DataFrame(rows).set_index("call")
+
+
+def pre_initialised(latencies: pd.DataFrame) -> pd.DataFrame:
+    """The forced cold starts (first calls after an update) that report no Init Duration.
+
+    On AWS these are new environments that Lambda initialised before the call arrived
+    (proactive initialisation); the mock account always initialises on the first call.
+    """
+    return latencies[latencies["first_after_update"] & latencies["init_ms"].isna()]
 
 
 def latency_summary(latencies: pd.DataFrame) -> pd.DataFrame:
@@ -163,16 +206,46 @@ def latency_summary(latencies: pd.DataFrame) -> pd.DataFrame:
     return summary.round(1)
 
 
-def report_lines(account: Account, function_name: str | None = None, limit: int = 20) -> list[str]:
-    """The REPORT lines in the function's CloudWatch Logs group, oldest first."""
+def report_lines(
+    account: Account,
+    function_name: str | None = None,
+    limit: int = 20,
+    *,
+    request_ids: Iterable[str | None] = (),
+    timeout_s: float | None = None,
+    poll_s: float = 2.0,
+) -> list[str]:
+    """The REPORT lines in the function's CloudWatch Logs group, oldest first.
+
+    With ``request_ids``, wait until the REPORT line of each of those invocations is there:
+    on AWS an invocation's log events reach CloudWatch Logs seconds after the call returns.
+    ``timeout_s`` defaults to :data:`LIVE_LOG_WAIT_S` in live mode and to 0 in mock mode (the
+    mock account writes the logs before ``invoke`` returns). Raises :class:`ReportLinesMissing`
+    when some are still missing after ``timeout_s``.
+    """
     logs = account.client("logs")
     group = f"/aws/lambda/{function_name or account.names.function_name}"
-    lines: list[str] = []
-    for page in logs.get_paginator("filter_log_events").paginate(
-        logGroupName=group, filterPattern="REPORT"
-    ):
-        lines += [event["message"].rstrip() for event in page["events"]]
-    return lines[-limit:]
+    wanted = {request_id for request_id in request_ids if request_id}
+    if timeout_s is None:
+        timeout_s = 0.0 if account.settings.is_mock else LIVE_LOG_WAIT_S
+    started = time.monotonic()
+    while True:
+        lines: list[str] = []
+        try:
+            for page in logs.get_paginator("filter_log_events").paginate(
+                logGroupName=group, filterPattern="REPORT"
+            ):
+                lines += [event["message"].rstrip() for event in page["events"]]
+        except ClientError as error:  # on AWS the group itself may not be there yet
+            if not wanted or error.response["Error"]["Code"] != "ResourceNotFoundException":
+                raise
+        missing = wanted - set(REQUEST_ID.findall("\n".join(lines)))
+        waited = time.monotonic() - started
+        if not missing:
+            return lines[-limit:]
+        if waited >= timeout_s:
+            raise ReportLinesMissing(sorted(missing), waited, group)
+        time.sleep(min(poll_s, timeout_s - waited))
 
 
 def error_table(account: Account, events: dict[str, Any]) -> pd.DataFrame:
