@@ -25,6 +25,9 @@ BILLING_GRANULARITY_MS = 1  # today: duration rounded up to the next 1 ms
 BILLING_GRANULARITY_MS_2017 = 100  # 2017: rounded up to the next 100 ms
 # aws-facts.md, "Lambda limits": memory 128–10,240 MB; 1,769 MB buys one full vCPU.
 MEMORY_RANGE_MB = (128, 10_240)
+IMAGE_INIT_STAND_IN_MS = 3000.0
+"""INIT of the live image at 512 MB, measured in the mock account (benchmarks/bench_image.py):
+priced when AWS reports no Init Duration because it initialised the environment proactively."""
 ONE_VCPU_MB = 1_769
 SECONDS_PER_DAY = 86_400
 # The 2017 console test (original-series.md, Part II): first call 658.93 ms at 128 MB.
