@@ -1,16 +1,20 @@
 """The steps of the IAM lessons (notebooks 3 and 4) that take more than a few lines.
 
-Notebook 3 gives a learner user permanent credentials, attaches the 2017 user policies (and sees
-the deprecated one refused), and assumes a short-lived demo role for temporary credentials.
+Notebook 3 gives a learner user permanent credentials that live only as long as one cell, sees
+the deprecated 2017 user policy refused, attaches a read-only one that is all its key needs, and
+assumes a short-lived demo role for temporary credentials.
 Notebook 4 lints the broken policies and checks the learner's fix of one of them. Everything
-takes boto3 clients or sessions, so mock and live mode run the same code; the retries only wait
-in a live account, where a new key, role or attachment takes a few seconds to apply.
+takes boto3 clients or sessions (or the connected account), so mock and live mode run the same
+code; the retries only wait in a live account, where a new key, role or attachment takes a few
+seconds to apply.
 """
 
 from __future__ import annotations
 
+import json
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,6 +27,8 @@ from helpers.iam import (
     TemporaryCredentials,
     assume_role_credentials,
     available_policies,
+    create_user_with_access_key,
+    delete_user,
     evaluate,
     evaluate_trust,
     key_kind,
@@ -33,6 +39,8 @@ from helpers.iam import (
 from helpers.iam.errors import IamStateError
 from helpers.iam.findings import ERROR, Finding
 from helpers.least_privilege import DENIED_CODES
+from helpers.ownership import require_owned
+from helpers.session import Account
 
 # The 2017 author's user policies and what replaces each today (aws-facts.md, IAM).
 USER_POLICIES_2017 = (
@@ -42,6 +50,10 @@ USER_POLICIES_2017 = (
 )
 REPLACEMENTS = {"AWSLambdaFullAccess": "AWSLambda_FullAccess"}
 USER_POLICIES_TODAY = tuple(REPLACEMENTS.get(name, name) for name in USER_POLICIES_2017)
+# What notebook 3 attaches to the learner: its key only lists Lambda functions, so read-only
+# suffices. AWSLambda_FullAccess would also let the key create and change functions and pass
+# (iam:PassRole) any role of the account to them — run code with that role's permissions.
+LEARNER_POLICY = "AWSLambda_ReadOnlyAccess"
 
 DEMO_ROLE_SUFFIX = "Demo"
 # What parliament reports when a statement is accepted by IAM but does not do what was meant.
@@ -74,6 +86,95 @@ def attach_user_policies(iam: Any, user_name: str, policy_names: Sequence[str]) 
             result, message = "refused", _error_text(error)
         rows.append({"policy": name, "result": result, "IAM says": message})
     return pd.DataFrame(rows).set_index("policy")
+
+
+@contextmanager
+def learner_access_key(account: Account) -> Iterator[PermanentCredentials]:
+    """The learner user (``names.user_name``) with a new access key that lives only as long as
+    the ``with`` block.
+
+    A user left by an earlier run is deleted first (if it is this learner's: a re-run starts
+    from scratch, without keys a killed kernel left behind); the new one carries the account's
+    tags. When the block ends — normally or by an error — the key is deleted and the policies
+    attached to the user are removed, so a failure half-way leaves no usable permanent key. The
+    user itself stays (notebook 9 deletes it).
+    """
+    iam, user_name = account.client("iam"), account.names.user_name
+    require_owned(account, "IAM user", user_name)
+    delete_user(iam, user_name)
+    try:
+        yield create_user_with_access_key(iam, user_name, tags=account.tags)
+    finally:
+        _strip_user(iam, user_name)
+
+
+def _strip_user(iam: Any, user_name: str) -> None:
+    """Delete the user's access keys and remove its policies; the user stays."""
+    try:
+        keys = iam.list_access_keys(UserName=user_name)["AccessKeyMetadata"]
+    except iam.exceptions.NoSuchEntityException:
+        return  # creating the user failed: nothing to remove
+    for key in keys:
+        iam.delete_access_key(UserName=user_name, AccessKeyId=key["AccessKeyId"])
+    for policy in iam.list_attached_user_policies(UserName=user_name)["AttachedPolicies"]:
+        iam.detach_user_policy(UserName=user_name, PolicyArn=policy["PolicyArn"])
+    for policy_name in iam.list_user_policies(UserName=user_name)["PolicyNames"]:
+        iam.delete_user_policy(UserName=user_name, PolicyName=policy_name)
+
+
+def managed_policy_document(iam: Any, name: str) -> dict[str, Any]:
+    """The current (default version's) document of an AWS managed policy, read from IAM."""
+    arn = managed_policy_arn(name)
+    version = iam.get_policy(PolicyArn=arn)["Policy"]["DefaultVersionId"]
+    document = iam.get_policy_version(PolicyArn=arn, VersionId=version)["PolicyVersion"]["Document"]
+    return json.loads(document) if isinstance(document, str) else document
+
+
+def policies_today(iam: Any) -> pd.DataFrame:
+    """The 2017 user policies, today's name of each, and whether IAM has it (read-only calls)."""
+    rows = []
+    for old_name in USER_POLICIES_2017:
+        name = REPLACEMENTS.get(old_name, old_name)
+        try:
+            found = iam.get_policy(PolicyArn=managed_policy_arn(name))["Policy"]
+            exists, attachable = "yes", "yes" if found.get("IsAttachable", True) else "no"
+        except botocore.exceptions.ClientError as error:
+            exists, attachable = _error_text(error), "no"
+        rows.append(
+            {"2017 policy": old_name, "today": name, "exists": exists, "attachable": attachable}
+        )
+    return pd.DataFrame(rows).set_index("2017 policy")
+
+
+def learner_requests(names: Names, account_id: str) -> list[tuple[str, str, str]]:
+    """(label, action, resource): what the learner's key does, and what a key must never do."""
+    role_arn = f"arn:aws:iam::{account_id}:role/{names.role_name}"
+    function_arn = f"arn:aws:lambda:*:{account_id}:function:{names.function_name}"
+    return [
+        ("list functions (the lesson's call)", "lambda:ListFunctions", "*"),
+        ("change a function's code", "lambda:UpdateFunctionCode", function_arn),
+        ("create a function", "lambda:CreateFunction", function_arn),
+        ("pass a role to Lambda", "iam:PassRole", role_arn),
+    ]
+
+
+def compare_policies(
+    documents: Mapping[str, Mapping[str, Any]], requests: Sequence[tuple[str, str, str]]
+) -> pd.DataFrame:
+    """The local evaluator's decision for each request (rows) under each policy (columns).
+
+    ``iam:PassRole`` is evaluated as passing the role to Lambda (``iam:PassedToService``), the
+    way ``CreateFunction`` passes the function's role.
+    """
+    context = {"iam:PassedToService": "lambda.amazonaws.com"}
+    table = {
+        label: [
+            evaluate(action, resource, dict(document), context=context).decision
+            for _, action, resource in requests
+        ]
+        for label, document in documents.items()
+    }
+    return pd.DataFrame(table, index=pd.Index([r[0] for r in requests], name="request"))
 
 
 def demo_role_name(names: Names) -> str:
