@@ -4,7 +4,8 @@ The worker is ``python -m awslambdaric <handler>`` with the notebook's own inter
 the same process group as the notebook (so it dies with the kernel) and fed by this environment's
 Runtime API server. It keeps its module globals between invocations while warm, has its own
 TMPDIR, the execution role's credentials and the function's variables, and its stdout/stderr are
-captured line by line for CloudWatch Logs. Memory is watched by polling the worker's RSS.
+captured line by line for CloudWatch Logs (``output.py``). The service watches its memory by
+polling the worker's RSS, busy or idle.
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ import contextlib
 import enum
 import os
 import queue
-import select
 import shutil
 import signal
 import subprocess
@@ -24,6 +24,7 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .output import OutputCapture
 from .roles import RoleCredentials
 from .runtime_api import RuntimeApiServer
 
@@ -96,75 +97,13 @@ class Outcome:
     init_output: list[tuple[int, str]]
     output: list[tuple[int, str]]
     exit_description: str = ""
+    response_too_large: bool = False
+    """The handler's result was larger than the Runtime API accepts (nothing of it was kept)."""
 
     @property
     def reusable(self) -> bool:
-        return self.status in ("ok", "error")
-
-
-def _now_ms() -> int:
-    return int(time.time() * 1000)
-
-
-class OutputCapture:
-    """Reads the worker's merged stdout/stderr continuously, timestamping each line.
-
-    A reader thread keeps the pipe from filling up; ``take`` drains whatever the kernel already
-    holds first, so everything the worker wrote before posting its result is attributed to it.
-    """
-
-    def __init__(self, fd: int) -> None:
-        self._fd = fd
-        os.set_blocking(fd, False)
-        self._lock = threading.Lock()
-        self._lines: list[tuple[int, str]] = []
-        self._partial = b""
-        self._eof = False
-        self._thread = threading.Thread(target=self._run, daemon=True, name="mock-lambda-output")
-        self._thread.start()
-
-    def _drain_locked(self) -> None:
-        while not self._eof:
-            try:
-                chunk = os.read(self._fd, 65536)
-            except BlockingIOError:
-                return
-            except OSError:
-                chunk = b""
-            if not chunk:
-                self._eof = True
-                return
-            stamp = _now_ms()
-            data = self._partial + chunk
-            *complete, self._partial = data.split(b"\n")
-            self._lines.extend((stamp, line.decode("utf-8", "replace")) for line in complete)
-
-    def _run(self) -> None:
-        while not self._eof:
-            try:
-                select.select([self._fd], [], [], 0.5)
-            except (OSError, ValueError):
-                return
-            with self._lock:
-                self._drain_locked()
-
-    def take(self) -> list[tuple[int, str]]:
-        """All lines written so far and not yet taken (a trailing partial line included)."""
-        with self._lock:
-            self._drain_locked()
-            lines, self._lines = self._lines, []
-            if self._partial:
-                lines.append((_now_ms(), self._partial.decode("utf-8", "replace")))
-                self._partial = b""
-            return lines
-
-    def finish(self) -> list[tuple[int, str]]:
-        """After the worker exited: wait for the reader to reach end of file, then take the rest."""
-        self._thread.join(timeout=2)
-        lines = self.take()
-        with contextlib.suppress(OSError):
-            os.close(self._fd)
-        return lines
+        """Whether the environment can serve again (a runtime refused its result exits, as on AWS)."""
+        return self.status in ("ok", "error") and not self.response_too_large
 
 
 def _descendants(pid: int) -> list[int]:
@@ -393,7 +332,13 @@ class ExecutionEnvironment:
     # -- invoke ----------------------------------------------------------------------------------
     def run(self, invocation: Invocation, cold: bool) -> Outcome:
         """Hand one invocation to the worker and wait for its result, its death or its timeout."""
-        self._current = invocation
+        with self._lock:
+            self._current = invocation
+            exited = self._exit_code is not None
+        if exited:  # the worker died before this invocation reached it (e.g. killed while idle)
+            invocation.kind = "exit"
+            invocation.done_at = time.perf_counter()
+            invocation.done.set()
         self.invocations += 1
         self._queue.put(invocation)
         init_ms: float | None = None
@@ -406,7 +351,10 @@ class ExecutionEnvironment:
                 return self._init_failure(invocation, init_ms)
             if not self._init_done.is_set():
                 return self._timed_out(invocation, init_ms, started=self._spawned_at)
-        invocation.delivered.wait(invocation.timeout_s + INIT_LIMIT_S)
+        delivery_deadline = time.perf_counter() + invocation.timeout_s + INIT_LIMIT_S
+        while not invocation.delivered.wait(0.05):
+            if invocation.done.is_set() or time.perf_counter() > delivery_deadline:
+                break  # the worker died before taking it, or never asked for it
         started = invocation.delivered_at or time.perf_counter()
         remaining = invocation.timeout_s - (time.perf_counter() - started)
         if not invocation.done.wait(max(remaining, 0.0)):
@@ -416,13 +364,14 @@ class ExecutionEnvironment:
             return self._died(invocation, init_ms, duration_ms)
         assert self._output is not None
         return Outcome(
-            status="ok" if invocation.kind == "response" else "error",
+            status="ok" if invocation.kind in ("response", "too_large") else "error",
             body=invocation.body,
             duration_ms=duration_ms,
             init_duration_ms=init_ms,
             max_memory_mb=self._peak_memory_mb(),
             init_output=self._init_lines if cold else [],
             output=self._output.take(),
+            response_too_large=invocation.kind == "too_large",
         )
 
     def _drain_after_exit(self) -> list[tuple[int, str]]:

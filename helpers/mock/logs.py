@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from moto.logs.models import logs_backends
 
 from .environment import Outcome
+from .output import split_message
 
 TAIL_BYTES = 4096
 
@@ -122,7 +123,11 @@ def tail(lines: Sequence[tuple[int, str]]) -> str:
 
 
 class LogWriter:
-    """Puts log events into moto's Logs backend; one lock because that backend is not thread-safe."""
+    """Puts log events into moto's Logs backend; one lock because that backend is not thread-safe.
+
+    A message longer than an event may be (256 KB with its 26 bytes of overhead) becomes several
+    events, as Lambda splits long lines (the worker's output arrives split already).
+    """
 
     def __init__(self, account_id: str, region: str) -> None:
         self._backend = logs_backends[account_id][region]
@@ -138,7 +143,8 @@ class LogWriter:
         last = 0
         for stamp, message in lines:
             last = max(last, stamp)
-            events.append({"timestamp": last, "message": message})
+            for piece in split_message(message):  # CloudWatch Logs' 256 KB per event
+                events.append({"timestamp": last, "message": piece})
         with self._lock:
             if group not in self._backend.groups:
                 if not create_group:

@@ -6,6 +6,10 @@ handler's result or error back. One server per environment keeps the protocol ex
 talking. Two traps, both measured: ``next`` must carry the trace-id header (awslambdaric's C
 extension crashed without it), and Nagle's algorithm must be off (each round trip otherwise costs
 ~40 ms of delayed ACK).
+
+A result larger than Lambda's response limit is not read at all (only its Content-Length is): the
+runtime gets 413, as from Lambda's Runtime API, and the invocation ends as
+``Function.ResponseSizeTooLarge``.
 """
 
 from __future__ import annotations
@@ -16,6 +20,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Protocol
 
 PREFIX = "/2018-06-01/runtime"
+RESPONSE_LIMIT = 6_291_556
+"""Lambda's limit on a synchronous response (bytes); larger results are refused unread."""
+_TOO_LARGE = (
+    f'{{"errorMessage":"Exceeded maximum allowed payload size ({RESPONSE_LIMIT} bytes).",'
+    '"errorType":"RequestEntityTooLarge"}'
+).encode()
 _RESULT_PATH = re.compile(rf"^{PREFIX}/invocation/([^/]+)/(response|error)$")
 
 
@@ -56,8 +66,12 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
-    def _body(self) -> bytes:
+    def _body(self) -> bytes | None:
+        """The request body, or None (and none of it read) when it is over the response limit."""
         length = int(self.headers.get("Content-Length") or 0)
+        if length > RESPONSE_LIMIT:
+            self.close_connection = True  # the rest of the body is never read
+            return None
         return self.rfile.read(length) if length else b""
 
     def do_GET(self) -> None:
@@ -87,16 +101,23 @@ class _Handler(BaseHTTPRequestHandler):
         error_type = self.headers.get("Lambda-Runtime-Function-Error-Type")
         match = _RESULT_PATH.match(self.path)
         if match:
-            known = self.server.backend.complete(match.group(1), match.group(2), body, error_type)
-            if known:
+            kind = match.group(2) if body is not None else "too_large"
+            known = self.server.backend.complete(match.group(1), kind, body or b"", error_type)
+            if body is None:
+                self._reply(413, _TOO_LARGE)
+            elif known:
                 self._reply(202)
             else:
                 self._reply(
                     400, b'{"errorMessage":"Invalid request ID","errorType":"InvalidRequestID"}'
                 )
         elif self.path == f"{PREFIX}/init/error":
-            self.server.backend.init_failed(body, error_type)
-            self._reply(202)
+            if body is None:
+                self.server.backend.init_failed(_TOO_LARGE, "Runtime.ExitError")
+                self._reply(413, _TOO_LARGE)
+            else:
+                self.server.backend.init_failed(body, error_type)
+                self._reply(202)
         else:
             self._reply(404, b'{"errorMessage":"Unknown Runtime API path."}')
 

@@ -26,6 +26,7 @@ from typing import Any
 from moto.awslambda.utils import get_backend as lambda_backend
 from moto.events.models import events_backends
 
+from .async_events import EventQueueFull
 from .schedule_expressions import Schedule, UnsupportedSchedule, parse, utc
 from .service import LambdaService
 
@@ -41,7 +42,7 @@ class Delivery:
     target_id: str
     target_arn: str
     event_time: str
-    outcome: str  # invoked | denied | no-such-function | unsupported
+    outcome: str  # invoked | denied | no-such-function | unsupported | queue-full
     request_id: str | None = None
     detail: str = ""
 
@@ -237,6 +238,9 @@ class Scheduler:
             payload = json.dumps(event).encode()
         try:
             request_id = self.service.submit_event(fn, payload)
+        except EventQueueFull as error:  # the mock's bound on held events (EventBridge would retry)
+            self._record(rule, target, when, "queue-full", detail=error.message)
+            return
         except Exception as error:
             self._record(rule, target, when, "unsupported", detail=str(error))
             return

@@ -5,58 +5,42 @@ execution environments: an idle one is reused (warm start), otherwise a new one 
 start) as long as the function's reserved concurrency and the account's concurrency limit allow,
 else the synchronous caller gets 429 TooManyRequestsException. Idle environments are retired
 after ``idle_timeout_s``; updating a function's code or configuration retires its environments.
-Asynchronous invocations (``Event``, schedules) wait for capacity instead and are retried on
-function errors as Lambda does (twice, after 1 and 2 minutes of scaled time).
+Asynchronous invocations (``Event``, schedules) go to their function's bounded queue
+(``async_events.py``), wait for capacity there instead and are retried on function errors as
+Lambda does (twice, after 1 and 2 minutes of scaled time). MemorySize is enforced on busy and
+idle workers alike (``memory.py``).
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 import threading
 import time
 import uuid
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from moto.awslambda.utils import get_backend as lambda_backend
+
+from .async_events import Abandoned, EventQueues, QueuedEvent
 from .code import CodeStore
-from .container import ContainerEnvironment, ContainerOwner, ImageSpec, engine_problem
-from .environment import ExecutionEnvironment, Invocation, Outcome, State, WorkerSpec
+from .container import ContainerOwner, engine_problem
+from .environment import ExecutionEnvironment, Invocation, Outcome, State
 from .errors import (
     ACCOUNT_CONCURRENCY_REASON,
     RESERVED_CONCURRENCY_REASON,
     ContainerEngineUnavailable,
-    InvalidRequestContent,
     InvalidRuntime,
-    RequestTooLarge,
     ServiceShuttingDown,
     TooManyRequests,
 )
-from .logs import LogWriter, error_payload, invocation_lines, stream_name, tail
-from .roles import mint_credentials, role_allows
+from .invoke_api import InvokeResult, checked_payload, invoke_result
+from .logs import LogWriter, invocation_lines
+from .memory import MemoryGuard
+from .provision import build_environment, fingerprint
 
-SYNC_PAYLOAD_LIMIT = 6_291_456
-ASYNC_PAYLOAD_LIMIT = 1_048_576
-RESPONSE_LIMIT = 6_291_556
-ASYNC_RETRY_DELAYS_S = (60.0, 120.0)
-MEMORY_POLL_S = 0.02
 ENGINE_CHECK_INTERVAL_S = 30.0
-_MIB = 1024 * 1024
-
-
-@dataclass(frozen=True)
-class InvokeResult:
-    """What the Invoke API answers (the wire layer turns it into status and headers)."""
-
-    status_code: int
-    payload: bytes
-    request_id: str
-    executed_version: str | None = None
-    function_error: str | None = None
-    log_result: str | None = None
 
 
 @dataclass(frozen=True)
@@ -110,13 +94,24 @@ class LambdaService:
         self._closed = False
         self._log_writers: dict[str, LogWriter] = {}
         self._retiring: set[str] = set()
-        self._events = ThreadPoolExecutor(
-            max_workers=max(concurrency_limit, 2), thread_name_prefix="mock-lambda-event"
+        self.event_queues = EventQueues(
+            resolve=self._current_function,
+            acquire=lambda fn, abandon: self._acquire(
+                fn, fingerprint(fn), wait=True, abandon=abandon
+            ),
+            run=self._run_event,
+            time_scale=lambda: self.time_scale,
         )
-        self._timers: set[threading.Timer] = set()
+        """Asynchronous events per function, with their bounds (``async_events.py``)."""
         self._stop = threading.Event()
+        memory = MemoryGuard(
+            environments=self._snapshot,
+            take_idle=self._take_idle,
+            write_logs=self._write_logs,
+            stop=self._stop,
+        )
         self._threads = [
-            threading.Thread(target=self._watch_memory, daemon=True, name="mock-lambda-memory"),
+            threading.Thread(target=memory.run, daemon=True, name="mock-lambda-memory"),
             threading.Thread(target=self._retire_idle, daemon=True, name="mock-lambda-reaper"),
         ]
         for thread in self._threads:
@@ -170,7 +165,7 @@ class LambdaService:
         """Invoke a moto ``LambdaFunction`` (already resolved to a version) as the Invoke API does."""
         if self._closed:
             raise ServiceShuttingDown()
-        payload = self._checked_payload(payload, invocation_type)
+        payload = checked_payload(payload, invocation_type)
         self._check_runnable(fn)
         request_id = str(uuid.uuid4())
         if invocation_type == "DryRun":
@@ -185,62 +180,46 @@ class LambdaService:
         if self._closed:
             raise ServiceShuttingDown()
         self._check_runnable(fn)
-        payload = self._checked_payload(payload, "RequestResponse")
+        payload = checked_payload(payload, "RequestResponse")
         return self._invoke_sync(fn, payload, str(uuid.uuid4()), wait=True, log_tail=True)
 
-    def submit_event(
-        self, fn: Any, payload: bytes, request_id: str | None = None, attempt: int = 0
-    ) -> str:
-        """Queue an asynchronous invocation; it waits for capacity rather than being throttled."""
+    def submit_event(self, fn: Any, payload: bytes, request_id: str | None = None) -> str:
+        """Queue an asynchronous invocation in its function's queue (``EventQueueFull`` past the
+        mock's bounds); it waits there for capacity rather than being throttled."""
         request_id = request_id or str(uuid.uuid4())
         self._check_runnable(fn)
         if not self._closed:
-            self._events.submit(self._run_event, fn, payload, request_id, attempt)
+            self.event_queues.submit(fn, payload, request_id)
         return request_id
 
-    def _run_event(self, fn: Any, payload: bytes, request_id: str, attempt: int) -> None:
+    def queued_events(self, function_name: str | None = None) -> tuple[int, int]:
+        """(events, payload bytes) held for asynchronous invocation: queued, running or waiting
+        for a retry (all functions, or one)."""
+        return self.event_queues.held(function_name)
+
+    def _run_event(
+        self, fn: Any, lease: tuple[ExecutionEnvironment, bool], event: QueuedEvent
+    ) -> bool:
+        """Run one attempt of an event on an acquired environment; True on a function error."""
+        env, cold = lease
+        result = self._run_acquired(fn, env, cold, event.payload, event.request_id, log_tail=False)
+        return result.function_error is not None
+
+    def _current_function(self, fn: Any) -> Any | None:
+        """The function version's configuration now (None once it has been deleted)."""
         try:
-            result = self._invoke_sync(fn, payload, request_id, wait=True, log_tail=False)
-        except ServiceShuttingDown:
-            return
-        if result.function_error and attempt < self._max_retries(fn):
-            delay = (
-                ASYNC_RETRY_DELAYS_S[min(attempt, len(ASYNC_RETRY_DELAYS_S) - 1)] / self.time_scale
+            return lambda_backend(self.account_id, fn.region).get_function(
+                fn.function_name, str(fn.version)
             )
-            self._later(delay, lambda: self.submit_event(fn, payload, request_id, attempt + 1))
+        except Exception:
+            return None
 
-    def _later(self, delay_s: float, action: Callable[[], object]) -> None:
-        def fire() -> None:
-            self._timers.discard(timer)
-            if not self._closed:
-                action()
-
-        timer = threading.Timer(delay_s, fire)
-        timer.daemon = True
-        self._timers.add(timer)
-        timer.start()
-
-    @staticmethod
-    def _max_retries(fn: Any) -> int:
-        for config in getattr(fn, "event_invoke_config", []) or []:
-            value = getattr(config, "config", {}).get("MaximumRetryAttempts")
-            if value is not None:
-                return int(value)
-        return 2
-
-    @staticmethod
-    def _checked_payload(payload: bytes | str | None, invocation_type: str) -> bytes:
-        data = payload.encode() if isinstance(payload, str) else (payload or b"")
-        limit = ASYNC_PAYLOAD_LIMIT if invocation_type == "Event" else SYNC_PAYLOAD_LIMIT
-        if len(data) > limit:
-            raise RequestTooLarge(limit)
-        if not data.strip():
-            return b"{}"
+    def _function_exists(self, region: str, function_name: str) -> bool:
         try:
-            json.loads(data)
-        except ValueError as error:
-            raise InvalidRequestContent(str(error)) from error
-        return data
+            lambda_backend(self.account_id, region).get_function(function_name)
+        except Exception:
+            return False
+        return True
 
     def _check_runnable(self, fn: Any) -> None:
         if getattr(fn, "package_type", "Zip") == "Image":
@@ -257,8 +236,19 @@ class LambdaService:
     def _invoke_sync(
         self, fn: Any, payload: bytes, request_id: str, *, wait: bool, log_tail: bool
     ) -> InvokeResult:
-        fingerprint = self._fingerprint(fn)
-        env, cold = self._acquire(fn, fingerprint, wait=wait)
+        env, cold = self._acquire(fn, fingerprint(fn), wait=wait)
+        return self._run_acquired(fn, env, cold, payload, request_id, log_tail=log_tail)
+
+    def _run_acquired(
+        self,
+        fn: Any,
+        env: ExecutionEnvironment,
+        cold: bool,
+        payload: bytes,
+        request_id: str,
+        *,
+        log_tail: bool,
+    ) -> InvokeResult:
         outcome: Outcome | None = None
         try:
             invocation = Invocation(request_id, payload, fn.function_arn, float(fn.timeout))
@@ -270,54 +260,24 @@ class LambdaService:
             outcome, request_id, version, int(fn.memory_size), float(fn.timeout)
         )
         self._write_logs(env, lines)
-        body = outcome.body
-        function_error = None
-        if outcome.status == "ok" and len(body) > RESPONSE_LIMIT:
-            body = json.dumps(
-                {
-                    "errorMessage": f"Response payload size exceeded maximum allowed payload size ({RESPONSE_LIMIT} bytes).",
-                    "errorType": "Function.ResponseSizeTooLarge",
-                }
-            ).encode()
-            function_error = "Unhandled"
-        elif outcome.status != "ok":
-            body = error_payload(outcome, request_id, float(fn.timeout)) or body
-            function_error = "Unhandled"
-        return InvokeResult(
-            200,
-            body,
-            request_id,
-            executed_version=version,
-            function_error=function_error,
-            log_result=tail(lines) if log_tail else None,
+        return invoke_result(
+            outcome, lines, request_id, version, float(fn.timeout), log_tail=log_tail
         )
 
     # -- environments ----------------------------------------------------------------------------
-    @staticmethod
-    def _fingerprint(fn: Any) -> str:
-        config = json.dumps(
-            [
-                str(fn.version),
-                fn.code_sha_256,
-                fn.handler,
-                fn.run_time,
-                fn.memory_size,
-                fn.timeout,
-                fn.environment_vars,
-                fn.role,
-                getattr(fn, "package_type", "Zip"),
-                (fn.code or {}).get("ImageUri"),
-                _image_config(fn),
-                getattr(fn, "ephemeral_storage", 512),
-            ],
-            sort_keys=True,
-            default=str,
-        )
-        return hashlib.sha256(config.encode()).hexdigest()
-
     def _acquire(
-        self, fn: Any, fingerprint: str, *, wait: bool
+        self,
+        fn: Any,
+        fingerprint: str,
+        *,
+        wait: bool,
+        abandon: Callable[[], bool] | None = None,
     ) -> tuple[ExecutionEnvironment, bool]:
+        """An environment for ``fn``: a warm one, or a new one within the concurrency limits.
+
+        Past a limit: 429 when not ``wait``ing; else waits, until ``abandon()`` (an event that
+        was dropped meanwhile) raises ``Abandoned``.
+        """
         name = fn.function_name
         stale: list[ExecutionEnvironment] = []
         try:
@@ -325,11 +285,13 @@ class LambdaService:
                 while True:
                     if self._closed:
                         raise ServiceShuttingDown()
+                    if abandon is not None and abandon():
+                        raise Abandoned()
                     pool = self._pools.setdefault(name, _Pool([]))
                     for env in [
                         e
                         for e in pool.environments
-                        if e.state is State.IDLE and e.fingerprint != fingerprint
+                        if e.state is State.IDLE and (e.fingerprint != fingerprint or not e.alive)
                     ]:
                         pool.environments.remove(env)
                         stale.append(env)
@@ -395,58 +357,18 @@ class LambdaService:
         return [victim]
 
     def _new_environment(self, fn: Any, fingerprint: str) -> ExecutionEnvironment:
-        version = str(fn.version)
-        log_group = f"/aws/lambda/{fn.function_name}"
-        image = getattr(fn, "package_type", "Zip") == "Image"
-        spec = WorkerSpec(
-            function_name=fn.function_name,
-            version=version,
-            function_arn=fn.function_arn,
-            handler=fn.handler,
-            runtime=fn.run_time,
-            memory_mb=int(fn.memory_size),
-            timeout_s=float(fn.timeout),
-            variables={str(k): str(v) for k, v in (fn.environment_vars or {}).items()},
-            task_root=(
-                Path("/var/task") if image else self._code.task_root(fn.code_bytes, fn.code_digest)
-            ),
-            credentials=mint_credentials(self.account_id, fn.region, fn.role, fn.function_name),
-            region=fn.region,
+        env = build_environment(
+            fn,
+            fingerprint,
+            account_id=self.account_id,
             endpoint_url=self.endpoint_url,
-            log_group=log_group,
-            log_stream=stream_name(version),
+            work_dir=self.work_dir,
+            code=self._code,
+            containers=self._containers,
+            proportional_cpu=self.proportional_cpu,
         )
-        if image:
-            entry_point, command, working_directory = _image_config(fn)
-            env: ExecutionEnvironment = ContainerEnvironment(
-                spec,
-                self.work_dir / "environments",
-                fingerprint,
-                ImageSpec(
-                    uri=fn.code["ImageUri"],
-                    entry_point=entry_point,
-                    command=command,
-                    working_directory=working_directory,
-                    ephemeral_storage_mb=int(getattr(fn, "ephemeral_storage", 512)),
-                    proportional_cpu=self.proportional_cpu,
-                ),
-                self._containers,
-            )
-        else:
-            env = ExecutionEnvironment(spec, self.work_dir / "environments", fingerprint)
-        env.log_permissions = self._log_permissions(spec, fn.role)
         env.start()
         return env
-
-    def _log_permissions(self, spec: WorkerSpec, role_arn: str) -> tuple[bool, bool]:
-        """(may create the group, may write the stream), from the role's policies as on AWS."""
-        prefix = f"arn:aws:logs:{spec.region}:{self.account_id}:log-group:{spec.log_group}"
-        stream_arn = f"{prefix}:log-stream:{spec.log_stream}"
-        can_create_group = role_allows(self.account_id, role_arn, "logs:CreateLogGroup", prefix)
-        can_write = role_allows(
-            self.account_id, role_arn, "logs:CreateLogStream", stream_arn
-        ) and role_allows(self.account_id, role_arn, "logs:PutLogEvents", stream_arn)
-        return can_create_group, can_write
 
     def _write_logs(self, env: ExecutionEnvironment, lines: list[tuple[int, str]]) -> None:
         can_create_group, can_write = env.log_permissions
@@ -477,7 +399,11 @@ class LambdaService:
             env.kill()
 
     def retire(self, function_name: str) -> int:
-        """Retire a function's environments (after an update or delete); busy ones when they finish."""
+        """Retire a function's environments (after an update or delete); busy ones when they finish.
+
+        A deleted function's queued asynchronous events and pending retries go too.
+        """
+        self.event_queues.drop_deleted(function_name, self._function_exists)
         with self._cond:
             pool = self._pools.get(function_name)
             if pool is None:
@@ -496,14 +422,16 @@ class LambdaService:
         with self._cond:
             return [e for pool in self._pools.values() for e in pool.environments]
 
-    def _watch_memory(self) -> None:
-        while not self._stop.wait(MEMORY_POLL_S):
-            for env in self._snapshot():
-                if (
-                    env.state in (State.BUSY, State.STARTING)
-                    and env.rss_bytes() > env.spec.memory_mb * _MIB
-                ):
-                    env.kill_for_memory()
+    def _take_idle(self, env: ExecutionEnvironment) -> bool:
+        """Take an idle environment out of its pool (False if it is no longer idle)."""
+        with self._cond:
+            pool = self._pools.get(env.spec.function_name)
+            if env.state is not State.IDLE or pool is None or env not in pool.environments:
+                return False
+            pool.environments.remove(env)
+            env.state = State.DEAD
+            self._cond.notify_all()
+            return True
 
     def _retire_idle(self) -> None:
         interval = min(1.0, max(self.idle_timeout_s / 4, 0.05))
@@ -531,24 +459,10 @@ class LambdaService:
             envs = [e for pool in self._pools.values() for e in pool.environments]
             self._cond.notify_all()
         self._stop.set()
-        for timer in list(self._timers):
-            timer.cancel()
-        self._events.shutdown(wait=False, cancel_futures=True)
+        self.event_queues.close()
         for env in envs:
             env.kill()
         for thread in self._threads:
             thread.join(timeout=2)
-        self._events.shutdown(wait=True)
+        self.event_queues.join()
         self._containers.remove_all()
-
-
-def _image_config(fn: Any) -> tuple[tuple[str, ...], tuple[str, ...], str | None]:
-    """(EntryPoint, Command, WorkingDirectory) overrides from the function's ImageConfig."""
-    config = getattr(fn, "image_config", None)
-    if config is None:
-        return (), (), None
-    return (
-        tuple(config.entry_point or ()),
-        tuple(config.cmd or ()),
-        config.working_directory or None,
-    )
