@@ -310,7 +310,7 @@ client.create_function(FunctionName="busy", Role=role, PackageType="Image",
                        Code={"ImageUri": sys.argv[1]}, Timeout=300,
                        ImageConfig={"EntryPoint": ["sleep"], "Command": ["600"]})
 client.invoke(FunctionName="busy", InvocationType="Event", Payload=b"{}")
-print(account.lambda_service._containers.label, flush=True)
+print(account.lambda_service._reaper.label, flush=True)
 time.sleep(600)
 """
 

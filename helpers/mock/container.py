@@ -8,10 +8,9 @@ share of MemorySize / 1,769 MB of one vCPU, Lambda's 1,024 processes and open fi
 environment Lambda sets plus the role's temporary credentials, never more. Variables reach the
 container by name (``-e NAME``) so no credential appears on a command line.
 
-Every container carries a label naming its mock account. A reaper process, started with the
-first container and holding a pipe from the mock, removes them all when that pipe closes, so
-none outlives the mock account, even when it is killed; containers left by a mock that died
-before its reaper could act are swept at the next start.
+Every container carries a label naming its mock account, and the account's reaper
+(``reaper.py``) removes them all when the account stops or dies; containers left by a mock that
+died before its reaper could act are swept when the next one starts its first container.
 """
 
 from __future__ import annotations
@@ -21,7 +20,6 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import threading
 import time
 from dataclasses import dataclass
@@ -29,6 +27,7 @@ from pathlib import Path
 
 from .environment import ExecutionEnvironment, OutputCapture, WorkerSpec, lambda_variables
 from .errors import ContainerEngineUnavailable, ImageUnusable
+from .reaper import LABEL, Reaper
 
 FULL_VCPU_MB = 1769
 """Lambda gives a function one full vCPU at 1,769 MB, and CPU in proportion to memory."""
@@ -36,7 +35,6 @@ SANDBOX_USER = "993:990"
 """Lambda runs functions as a uid/gid without an /etc/passwd entry (sbx_user1051 is 993)."""
 PROCESS_LIMIT = 1024
 OPEN_FILES_LIMIT = 1024
-LABEL = "serverless-poc.mock-account"
 OWNER_LABEL = "serverless-poc.mock-pid"
 TASK_ROOT = "/var/task"
 
@@ -120,7 +118,7 @@ class ContainerEnvironment(ExecutionEnvironment):
         work_dir: Path,
         fingerprint: str,
         image: ImageSpec,
-        owner: ContainerOwner,
+        owner: Reaper,
     ) -> None:
         super().__init__(spec, work_dir, fingerprint)
         self.image = image
@@ -186,7 +184,9 @@ class ContainerEnvironment(ExecutionEnvironment):
         self.tmp_dir.mkdir(parents=True, exist_ok=True)
         self._api.start()
         arguments, variables = self.container_arguments(config)
-        self.owner.ensure_reaper()
+        if not self.owner.started:
+            sweep_abandoned_containers()
+        self.owner.ensure_started()
         created = subprocess.run(
             ["docker", *arguments],
             capture_output=True,
@@ -260,43 +260,6 @@ class ContainerEnvironment(ExecutionEnvironment):
         return super()._exit_text()
 
 
-class ContainerOwner:
-    """The mock account's claim on its containers: a label, and the reaper that enforces it."""
-
-    def __init__(self) -> None:
-        self.label = f"{os.getpid()}-{os.urandom(6).hex()}"
-        self._reaper: subprocess.Popen[bytes] | None = None
-        self._lock = threading.Lock()
-
-    def ensure_reaper(self) -> None:
-        with self._lock:
-            if self._reaper is not None and self._reaper.poll() is None:
-                return
-            sweep_abandoned_containers()
-            self._reaper = subprocess.Popen(
-                [sys.executable, "-m", "helpers.mock.container", self.label],
-                stdin=subprocess.PIPE,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-                start_new_session=True,  # outlives a SIGKILL of the mock's process group
-                env=_engine_environment(),
-            )
-
-    def remove_all(self) -> None:
-        """Remove every container of this account, then let the reaper go."""
-        if self._reaper is None:
-            return  # no container was ever started
-        remove_labelled(f"{LABEL}={self.label}")
-        with self._lock:
-            if self._reaper is not None:
-                with contextlib.suppress(OSError):
-                    assert self._reaper.stdin is not None
-                    self._reaper.stdin.close()
-                with contextlib.suppress(subprocess.TimeoutExpired):
-                    self._reaper.wait(timeout=10)
-                self._reaper = None
-
-
 def remove_labelled(selector: str) -> int:
     listed = _docker(["ps", "--all", "--quiet", "--filter", f"label={selector}"])
     ids = listed.stdout.split()
@@ -337,16 +300,3 @@ def _create_error(uri: str, stderr: str) -> Exception:
 def _engine_environment() -> dict[str, str]:
     """What the docker client itself needs (PATH, DOCKER_HOST …), none of the caller's AWS keys."""
     return {key: value for key, value in os.environ.items() if not key.startswith("AWS_")}
-
-
-def _reap(label: str) -> None:
-    """The reaper: wait until the mock account's pipe closes, then remove its containers."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    with contextlib.suppress(OSError):
-        while sys.stdin.buffer.read(65536):
-            pass
-    remove_labelled(f"{LABEL}={label}")
-
-
-if __name__ == "__main__":
-    _reap(sys.argv[1])

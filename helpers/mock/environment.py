@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .output import OutputCapture
+from .reaper import Reaper, kill_group
 from .roles import RoleCredentials
 from .runtime_api import RuntimeApiServer
 
@@ -209,6 +210,8 @@ class ExecutionEnvironment:
         self._killed_for_memory = False
         self._api = RuntimeApiServer(self)
         self._output: OutputCapture | None = None
+        self.reaper: Reaper | None = None
+        """The account's reaper: set by the service, so the worker dies with the account."""
 
     # -- lifecycle -------------------------------------------------------------------------------
     def start(self) -> None:
@@ -223,7 +226,10 @@ class ExecutionEnvironment:
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own process group: killed whole, by us or the reaper
         )
+        if self.reaper is not None:
+            self.reaper.track(self.process.pid)
         assert self.process.stdout is not None
         self._output = OutputCapture(os.dup(self.process.stdout.fileno()))
         self.process.stdout.close()
@@ -251,11 +257,15 @@ class ExecutionEnvironment:
         if already:
             return []
         self._queue.put(None)
-        if self.process is not None and self.process.poll() is None:
-            for child in _descendants(self.process.pid):
-                with contextlib.suppress(OSError):
-                    os.kill(child, signal.SIGKILL)
-            self.process.kill()
+        if self.process is not None:
+            if self.process.poll() is None:
+                for child in _descendants(self.process.pid):
+                    with contextlib.suppress(OSError):
+                        os.kill(child, signal.SIGKILL)
+                self.process.kill()
+            if self.reaper is not None:  # the whole group: children that left the tree too
+                kill_group(self.process.pid)
+                self.reaper.forget(self.process.pid)
         if self.process is not None:
             with contextlib.suppress(subprocess.TimeoutExpired):
                 self.process.wait(timeout=5)

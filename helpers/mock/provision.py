@@ -13,9 +13,10 @@ from pathlib import Path
 from typing import Any
 
 from .code import CodeStore
-from .container import ContainerEnvironment, ContainerOwner, ImageSpec
+from .container import ContainerEnvironment, ImageSpec
 from .environment import ExecutionEnvironment, WorkerSpec
 from .logs import stream_name
+from .reaper import Reaper
 from .roles import mint_credentials, role_allows
 
 
@@ -61,7 +62,7 @@ def build_environment(
     endpoint_url: str,
     work_dir: Path,
     code: CodeStore,
-    containers: ContainerOwner,
+    reaper: Reaper,
     proportional_cpu: bool,
 ) -> ExecutionEnvironment:
     """A new execution environment for ``fn`` (call ``start()`` on it)."""
@@ -98,10 +99,11 @@ def build_environment(
                 ephemeral_storage_mb=int(getattr(fn, "ephemeral_storage", 512)),
                 proportional_cpu=proportional_cpu,
             ),
-            containers,
+            reaper,
         )
     else:
         env = ExecutionEnvironment(spec, work_dir / "environments", fingerprint)
+        env.reaper = reaper  # a container is the reaper's by its label instead
     env.log_permissions = log_permissions(account_id, spec, fn.role)
     return env
 

@@ -25,7 +25,7 @@ from moto.awslambda.utils import get_backend as lambda_backend
 
 from .async_events import Abandoned, EventQueues, QueuedEvent
 from .code import CodeStore
-from .container import ContainerOwner, engine_problem
+from .container import engine_problem
 from .environment import ExecutionEnvironment, Invocation, Outcome, State
 from .errors import (
     ACCOUNT_CONCURRENCY_REASON,
@@ -39,6 +39,7 @@ from .invoke_api import InvokeResult, checked_payload, invoke_result
 from .logs import LogWriter, invocation_lines
 from .memory import MemoryGuard
 from .provision import build_environment, fingerprint
+from .reaper import Reaper
 
 ENGINE_CHECK_INTERVAL_S = 30.0
 
@@ -86,7 +87,7 @@ class LambdaService:
         self.time_scale = time_scale
         self.proportional_cpu = proportional_cpu
         """Image functions get MemorySize / 1,769 MB of a vCPU, as on Lambda (False: no cap)."""
-        self._containers = ContainerOwner()
+        self._reaper = Reaper()
         self._engine_checked_until = 0.0
         self._code = CodeStore(work_dir / "code")
         self._pools: dict[str, _Pool] = {}
@@ -364,7 +365,7 @@ class LambdaService:
             endpoint_url=self.endpoint_url,
             work_dir=self.work_dir,
             code=self._code,
-            containers=self._containers,
+            reaper=self._reaper,
             proportional_cpu=self.proportional_cpu,
         )
         env.start()
@@ -465,4 +466,4 @@ class LambdaService:
         for thread in self._threads:
             thread.join(timeout=2)
         self.event_queues.join()
-        self._containers.remove_all()
+        self._reaper.shutdown()
