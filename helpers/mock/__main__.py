@@ -2,6 +2,10 @@
 
 Prints ``NAME=value`` lines ready for ``export`` (or ``eval "$(…)"`` from another shell's copy),
 then serves until Ctrl-C or SIGTERM and shuts down cleanly (workers killed, port freed).
+
+The secret key in those lines is the account root's, drawn afresh at every start: printing it
+here, to the terminal of whoever started the account, is the only way it leaves this process.
+Whoever has the lines is the account's root until it stops; do not paste them where others read.
 """
 
 from __future__ import annotations

@@ -5,6 +5,11 @@ environment at it (so boto3 and the ``aws`` CLI in a notebook's ``!`` cells work
 returns an admin session. Stopping (context manager, ``stop()`` or at interpreter exit) kills every
 worker, frees the port and restores the environment. One account can run per process: moto's
 backends are process-wide.
+
+The admin is the account root, whose secret key is drawn afresh at every start and kept by the
+``MockAccount`` (``admin_credentials``, ``environment()``, ``session()``); the server is moto's
+behind the front door (front_door.py), which refuses moto's own ``/moto-api/`` and unsigned
+requests, so only holders of a key reach the account's state.
 """
 
 from __future__ import annotations
@@ -24,10 +29,10 @@ from moto.core.authorization import ActionAuthenticatorMixin
 from moto.core.base_backend import BackendDict
 from moto.core.config import default_user_config
 from moto.iam.models import iam_backends
-from moto.server import ThreadedMotoServer
 
 from . import moto_patches
-from .identity import ACCOUNT_ID, ROOT_ACCESS_KEY_ID, ROOT_SECRET_ACCESS_KEY
+from .front_door import GuardedMotoServer
+from .identity import ACCOUNT_ID, ROOT_ACCESS_KEY_ID, new_root_secret
 from .scheduler import Scheduler
 from .service import LambdaService
 
@@ -103,13 +108,14 @@ class MockAccount:
         self.concurrency_limit = concurrency_limit
         self.proportional_cpu = proportional_cpu
         self._port = port
-        self._server: ThreadedMotoServer | None = None
+        self._server: GuardedMotoServer | None = None
         self._service: LambdaService | None = None
         self._scheduler: Scheduler | None = None
         self._work_dir: str | None = None
         self._saved_env: dict[str, str | None] = {}
         self._saved_settings: tuple[float, int, bool] | None = None
         self._endpoint_url: str | None = None
+        self._root_secret: str | None = None
         self._atexit_registered = False
         self._lock = threading.RLock()
 
@@ -126,8 +132,17 @@ class MockAccount:
 
     @property
     def admin_credentials(self) -> dict[str, str]:
-        """The account root's key: authenticated like any key, never limited by IAM policies."""
-        return {"access_key_id": ROOT_ACCESS_KEY_ID, "secret_access_key": ROOT_SECRET_ACCESS_KEY}
+        """The account root's key: authenticated like any key, never limited by IAM policies.
+
+        The secret is drawn afresh at each start and known only to this object (and so to whoever
+        holds it); it stops working when the account stops.
+        """
+        return {"access_key_id": ROOT_ACCESS_KEY_ID, "secret_access_key": self._secret()}
+
+    def _secret(self) -> str:
+        if self._root_secret is None or not self.running:
+            raise RuntimeError("The mock account is not running; call start() first.")
+        return self._root_secret
 
     @property
     def lambda_service(self) -> LambdaService:
@@ -146,7 +161,7 @@ class MockAccount:
         return {
             "AWS_ENDPOINT_URL": self.endpoint_url,
             "AWS_ACCESS_KEY_ID": ROOT_ACCESS_KEY_ID,
-            "AWS_SECRET_ACCESS_KEY": ROOT_SECRET_ACCESS_KEY,
+            "AWS_SECRET_ACCESS_KEY": self._secret(),
             "AWS_DEFAULT_REGION": self.region,
         }
 
@@ -155,7 +170,7 @@ class MockAccount:
         return MockSession(
             self.endpoint_url,
             aws_access_key_id=ROOT_ACCESS_KEY_ID,
-            aws_secret_access_key=ROOT_SECRET_ACCESS_KEY,
+            aws_secret_access_key=self._secret(),
             region_name=self.region,
         )
 
@@ -189,7 +204,7 @@ class MockAccount:
             default_user_config.setdefault("iam", {})["load_aws_managed_policies"] = True
             logging.getLogger("werkzeug").setLevel(logging.WARNING)
             try:
-                self._server = ThreadedMotoServer(
+                self._server = GuardedMotoServer(
                     ip_address="127.0.0.1", port=self._port, verbose=False
                 )
                 self._server.start()
@@ -206,7 +221,8 @@ class MockAccount:
                     time_scale=self.time_scale,
                     proportional_cpu=self.proportional_cpu,
                 )
-                moto_patches.activate(self._service)
+                self._root_secret = new_root_secret()
+                moto_patches.activate(self._service, self._root_secret)
                 iam_backends[ACCOUNT_ID]["aws"]
                 self._scheduler = Scheduler(self._service, ACCOUNT_ID, time_scale=self.time_scale)
                 self._scheduler.start()
@@ -258,6 +274,7 @@ class MockAccount:
             self._work_dir = None
         self._service = None
         self._endpoint_url = None
+        self._root_secret = None
 
     def _export_environment(self) -> None:
         self._saved_env = {key: os.environ.get(key) for key in (*_ENV_SET, *_ENV_REMOVED)}

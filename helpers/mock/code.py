@@ -10,9 +10,10 @@ import io
 import shutil
 import threading
 import zipfile
-from pathlib import Path
+import zlib
+from pathlib import Path, PurePosixPath
 
-from .errors import InvalidParameterValue, RequestEntityTooLarge
+from .errors import InvalidParameterValue, InvalidZipFile, RequestEntityTooLarge
 
 MAX_DIRECT_UPLOAD_BYTES = 50 * 1024 * 1024
 """50 MB zipped for ZipFile uploads (AWS counts the base64 request: 69905067 bytes)."""
@@ -29,21 +30,70 @@ def check_direct_upload(zip_bytes: bytes, operation: str) -> None:
         raise RequestEntityTooLarge(operation)
 
 
+_ZIP_ERRORS = (
+    zipfile.BadZipFile,
+    zlib.error,
+    EOFError,
+    ValueError,
+    OSError,
+    RuntimeError,  # encrypted members
+    NotImplementedError,  # compression methods zipfile cannot read
+)
+"""What reading a damaged, truncated, encrypted or lying archive raises."""
+
+_CHUNK = 1 << 20
+
+
 def unzipped_size(zip_bytes: bytes) -> int:
-    """Total uncompressed size of a package; rejects bytes that are not a readable zip."""
+    """Total uncompressed size a package declares; rejects bytes that are not a readable zip."""
     try:
         with zipfile.ZipFile(io.BytesIO(zip_bytes)) as archive:
             return sum(info.file_size for info in archive.infolist())
-    except (zipfile.BadZipFile, ValueError, OSError) as error:
+    except _ZIP_ERRORS as error:
         raise InvalidParameterValue(UNZIP_FAILED) from error
 
 
+def _check_layout(names: list[str]) -> None:
+    """Every member can be written to a task root: no file where a directory must be, names a
+    file system takes (no path component above 255 bytes)."""
+    files: set[PurePosixPath] = set()
+    parents: set[PurePosixPath] = set()
+    for name in names:
+        path = PurePosixPath(name.replace("\\", "/"))
+        if any(len(part.encode()) > 255 for part in path.parts):
+            raise InvalidParameterValue(UNZIP_FAILED)
+        parents.update(path.parents)
+        if not name.endswith("/"):
+            files.add(path)
+    if files & parents:
+        raise InvalidParameterValue(UNZIP_FAILED)
+
+
 def check_package(zip_bytes: bytes) -> None:
-    """A package Lambda would accept: a zip whose contents total at most 250 MB."""
+    """A package Lambda would accept: a zip that unzips cleanly to at most 250 MB.
+
+    Every member is decompressed once, counting the bytes it really yields (not the sizes its
+    headers claim) and checking its CRC, so a damaged or lying archive is refused here, at
+    create/update, as Lambda does, and never fails later at an invoke.
+    """
     if unzipped_size(zip_bytes) > MAX_UNZIPPED_BYTES:
         raise InvalidParameterValue(
             f"Unzipped size must be smaller than {MAX_UNZIPPED_BYTES} bytes"
         )
+    total = 0
+    try:
+        with zipfile.ZipFile(io.BytesIO(zip_bytes)) as archive:
+            _check_layout(archive.namelist())
+            for info in archive.infolist():
+                with archive.open(info) as member:
+                    while chunk := member.read(_CHUNK):
+                        total += len(chunk)
+                        if total > MAX_UNZIPPED_BYTES:
+                            raise InvalidParameterValue(
+                                f"Unzipped size must be smaller than {MAX_UNZIPPED_BYTES} bytes"
+                            )
+    except _ZIP_ERRORS as error:
+        raise InvalidParameterValue(UNZIP_FAILED) from error
 
 
 class CodeStore:
@@ -61,7 +111,11 @@ class CodeStore:
                 staging = self.root / f".{sha256_hex[:24]}.partial"
                 shutil.rmtree(staging, ignore_errors=True)
                 staging.mkdir(parents=True)
-                with zipfile.ZipFile(io.BytesIO(zip_bytes)) as archive:
-                    archive.extractall(staging)
-                staging.rename(target)
+                try:
+                    with zipfile.ZipFile(io.BytesIO(zip_bytes)) as archive:
+                        archive.extractall(staging)
+                    staging.rename(target)
+                except _ZIP_ERRORS as error:
+                    shutil.rmtree(staging, ignore_errors=True)
+                    raise InvalidZipFile(f"{type(error).__name__}: {error}") from error
         return target

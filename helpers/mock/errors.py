@@ -26,12 +26,17 @@ class LambdaApiError(JsonRESTError):
 
 
 class ValidationError(LambdaApiError):
-    """A parameter outside its allowed range (AWS phrases these as constraint failures)."""
+    """A parameter outside its allowed range (AWS phrases these as constraint failures).
 
-    def __init__(self, value: Any, field: str, constraint: str) -> None:
+    ``sensitive`` leaves the value out, as AWS does for members it treats as secret (environment
+    variables): "Value at 'environment.variables' failed to satisfy constraint: …".
+    """
+
+    def __init__(self, value: Any, field: str, constraint: str, *, sensitive: bool = False) -> None:
+        shown = "Value" if sensitive else "Value null" if value is None else f"Value '{value}'"
         super().__init__(
             "ValidationException",
-            f"1 validation error detected: Value '{value}' at '{field}' failed to satisfy "
+            f"1 validation error detected: {shown} at '{field}' failed to satisfy "
             f"constraint: {constraint}",
         )
 
@@ -66,10 +71,33 @@ class RequestTooLarge(LambdaApiError):
 
 
 class InvalidRequestContent(LambdaApiError):
-    def __init__(self, detail: str) -> None:
+    """A request body (``payload=False``) or an Invoke payload that is not the JSON it must be."""
+
+    def __init__(self, detail: str, *, payload: bool = True) -> None:
+        what = "Could not parse payload into json: " if payload else ""
         super().__init__(
             "InvalidRequestContentException",
-            f"Could not parse request body into json: Could not parse payload into json: {detail}",
+            f"Could not parse request body into json: {what}{detail}",
+        )
+
+
+class ResourceNotFound(LambdaApiError):
+    code = 404
+
+    def __init__(self, message: str) -> None:
+        super().__init__("ResourceNotFoundException", message)
+
+
+class InvalidZipFile(LambdaApiError):
+    """The function's package cannot be unpacked when an environment starts (502, as on AWS)."""
+
+    code = 502
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(
+            "InvalidZipFileException",
+            f"Lambda was unable to unzip the function's deployment package: {detail}. Upload a "
+            "package that unzips cleanly (update_function_code), then invoke again.",
         )
 
 

@@ -12,15 +12,26 @@ Gaps filled (moto 5.2.x, measured):
    (see identity.py): authenticated, never limited by policies.
 3. Lambda Invoke is authorized as ``lambda:Invoke``; AWS's action is ``lambda:InvokeFunction``.
 4. Non-S3 requests are authorized against resource ``*`` only; Lambda requests about one function
-   are authorized against that function's ARN (qualified when a Qualifier is given), as on AWS.
+   are authorized against that function's ARN (in lambda_requests.py).
 5. A role whose trust policy has only a ``Service`` principal crashes moto's AssumeRole check
    (``TypeError``, HTTP 500); such a role simply does not trust an IAM principal.
 6. ``GetCallerIdentity`` for the root key answers with the account root's ARN, as AWS does.
 7. Invoke never runs code without Docker; here it goes to the Lambda service emulator, with AWS's
-   status codes (200/202/204/429) and headers (FunctionError, LogResult, ExecutedVersion).
+   status codes and headers (in lambda_requests.py).
 8. CreateFunction/UpdateFunctionConfiguration/UpdateFunctionCode accept what Lambda rejects
-   (timeouts, memory sizes, runtimes, packages, roles Lambda cannot assume); updates and deletes
-   must retire the function's execution environments.
+   (timeouts, memory sizes, runtimes, names, environment variables, damaged packages, roles Lambda
+   cannot assume); updates and deletes must retire the function's execution environments.
+9. The server answers what AWS does not have (``/moto-api/``) and crashes (HTTP 500) on unsigned,
+   malformed or undecodable requests: front_door.py, which account.py serves through.
+10. Lambda requests are not checked as the Lambda API checks them: function names (moto crashes
+    on a partial ARN such as ``123456789012:function:x``), JSON bodies against the API model,
+    Invoke's InvocationType/LogType/Qualifier (``Bogus`` ran synchronously), payloads nested too
+    deeply (in lambda_requests.py).
+11. moto never asks for ``iam:PassRole``: passing a role to a function (CreateFunction, or an
+    UpdateFunctionConfiguration that sets Role) needs it on that role, as on AWS (passrole.py).
+
+Gaps 4, 7 and 10 live in lambda_requests.py and gap 9 in front_door.py; their patches are
+registered in ``_PATCHES`` below like the others.
 """
 
 from __future__ import annotations
@@ -28,12 +39,10 @@ from __future__ import annotations
 import base64
 import binascii
 import functools
-import json
 import re
 import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
-from urllib.parse import unquote
 
 import botocore.session
 from botocore.awsrequest import AWSRequest
@@ -46,10 +55,17 @@ from moto.s3.models import s3_backends
 from moto.sts.models import STSBackend
 
 from . import code as code_checks
+from . import lambda_requests
 from .errors import AccessDenied, InvalidParameterValue
 from .identity import RootAccessKey, is_root_key, root_arn
+from .passrole import check_pass_role
 from .roles import check_lambda_can_assume
-from .validation import check_configuration
+from .validation import (
+    check_code_source,
+    check_configuration,
+    check_process_strings,
+    parse_function_name,
+)
 
 if TYPE_CHECKING:
     from .service import LambdaService
@@ -57,19 +73,27 @@ if TYPE_CHECKING:
 _lock = threading.Lock()
 _installed = False
 _service: LambdaService | None = None
+_root_secret = ""
 _originals: dict[str, Callable[..., Any]] = {}
 
 ACTION_ALIASES = {"lambda:Invoke": "lambda:InvokeFunction"}
-_FUNCTION_PATH = re.compile(r"^/\d{4}-\d{2}-\d{2}/functions/([^/]+)(/.*)?$")
 
 
 def active_service() -> LambdaService | None:
     return _service
 
 
-def activate(service: LambdaService) -> None:
-    """Route moto's Lambda through ``service`` and turn the other patches on."""
-    global _service
+def original(key: str) -> Callable[..., Any]:
+    """moto's own implementation that the patch registered as ``key`` replaced."""
+    return _originals[key]
+
+
+def activate(service: LambdaService, root_secret: str) -> None:
+    """Route moto's Lambda through ``service`` and turn the other patches on; the account root
+    signs with ``root_secret`` (drawn by the MockAccount at each start, see identity.py)."""
+    global _service, _root_secret
+    if not root_secret:
+        raise ValueError("The mock account's root needs a secret (identity.new_root_secret()).")
     install()
     if _service is not None and _service is not service:
         raise RuntimeError(
@@ -77,11 +101,13 @@ def activate(service: LambdaService) -> None:
             "(helpers.mock.current_mock_account().stop())."
         )
     _service = service
+    _root_secret = root_secret
 
 
 def deactivate() -> None:
-    global _service
+    global _service, _root_secret
     _service = None
+    _root_secret = ""
 
 
 # -- 1. signature of bodiless requests ------------------------------------------------------------
@@ -109,7 +135,7 @@ def _create_access_key(
 ) -> Any:
     """Gap 2: the root key authenticates as the account root."""
     if _service is not None and is_root_key(access_key_id):
-        return RootAccessKey(account_id, partition)
+        return RootAccessKey(account_id, partition, _root_secret)
     return _originals["create_access_key"](account_id, partition, access_key_id, headers)
 
 
@@ -121,11 +147,13 @@ def _check_action_permitted(self: access_control.IAMRequestBase, resource: str) 
     if isinstance(self._access_key, RootAccessKey):
         return None
     try:
-        return _originals["check_action_permitted"](self, resource)
+        _originals["check_action_permitted"](self, resource)
     except AccessDeniedError:
         if _json_protocol(self._service):
             raise AccessDenied(self._access_key.arn, self._action, resource) from None
         raise
+    # Gap 11: giving a function a role needs iam:PassRole on it.
+    check_pass_role(self, lambda role: _originals["check_action_permitted"](self, role))
 
 
 @functools.cache
@@ -143,22 +171,6 @@ def _iam_request_init(self: access_control.IAMRequestBase, *args: Any, **kwargs:
     _originals["iam_request_init"](self, *args, **kwargs)
     if _service is not None:
         self._action = ACTION_ALIASES.get(self._action, self._action)
-
-
-# -- 4. Lambda resource ARNs ------------------------------------------------------------------------
-def _lambda_resource(self: LambdaResponse) -> str:
-    """Gap 4: the function's ARN as the resource of per-function Lambda requests."""
-    if _service is None:
-        return "*"
-    match = _FUNCTION_PATH.match(self.path)
-    if not match:
-        return "*"
-    name = unquote(match.group(1))
-    if name.startswith("arn:"):
-        return name
-    qualifier = (self.querystring.get("Qualifier") or [None])[0]
-    arn = f"arn:aws:lambda:{self.region}:{self.current_account}:function:{name}"
-    return f"{arn}:{qualifier}" if qualifier and qualifier != "$LATEST" else arn
 
 
 # -- 5. Service principals in trust policies --------------------------------------------------------
@@ -181,53 +193,6 @@ def _get_caller_identity(self: STSBackend, access_key_id: str, region: str) -> t
     return _originals["get_caller_identity"](self, access_key_id, region)
 
 
-# -- 7. Invoke runs the code ------------------------------------------------------------------------
-def _invoke_response(self: LambdaResponse) -> tuple[int, dict[str, str], bytes | str]:
-    """Gap 7: Invoke through the emulator, answering with AWS's status codes and headers."""
-    service = _service
-    if service is None:
-        return _originals["invoke_response"](self)
-    name = unquote(self.path.rsplit("/", 2)[-2])
-    qualifier = (self.querystring.get("Qualifier") or [None])[0]
-    fn = self.backend.get_function(name, qualifier)
-    result = service.invoke(
-        fn,
-        self.raw_body if isinstance(self.raw_body, bytes) else (self.raw_body or "").encode(),
-        self.headers.get("X-Amz-Invocation-Type") or "RequestResponse",
-        log_tail=self.headers.get("X-Amz-Log-Type") == "Tail",
-    )
-    headers = {"content-type": "application/json", "status": str(result.status_code)}
-    if result.executed_version:
-        headers["x-amz-executed-version"] = result.executed_version
-    if result.function_error:
-        headers["x-amz-function-error"] = result.function_error
-    if result.log_result is not None:
-        headers["x-amz-log-result"] = result.log_result
-    return result.status_code, headers, result.payload
-
-
-def _invoke_async_response(self: LambdaResponse) -> tuple[int, dict[str, str], bytes | str]:
-    """Gap 7 (legacy InvokeAsync API): queue the event, answer 202 {"Status": 202}."""
-    service = _service
-    if service is None:
-        return _originals["invoke_async_response"](self)
-    index = -3 if self.path.endswith("/") else -2
-    fn = self.backend.get_function(unquote(self.path.rsplit("/", 3)[index]), None)
-    service.invoke(fn, self.raw_body if isinstance(self.raw_body, bytes) else b"", "Event")
-    return 202, {"content-type": "application/json", "status": "202"}, json.dumps({"Status": 202})
-
-
-def _invoke_lambda(self: lambda_models.LambdaFunction, event: Any = None) -> tuple[str, bool, str]:
-    """Gap 7 for moto's own callers (SNS, SQS, Logs subscriptions): run the function for real."""
-    service = _service
-    if service is None:
-        return _originals["invoke_lambda"](self, event)
-    payload = json.dumps(event if event is not None else {}).encode()
-    result = service.invoke_and_wait(self, payload)
-    logs = base64.b64decode(result.log_result or "").decode("utf-8", "replace")
-    return result.payload.decode("utf-8", "replace"), result.function_error is not None, logs
-
-
 # -- 8. validation, trust and retiring ----------------------------------------------------------------
 def _zip_from_code(account_id: str, code: dict[str, Any], operation: str) -> bytes | None:
     if code.get("ZipFile"):
@@ -241,8 +206,13 @@ def _zip_from_code(account_id: str, code: dict[str, Any], operation: str) -> byt
     if code.get("S3Bucket") and code.get("S3Key"):
         try:
             return s3_backends[account_id]["aws"].get_object(code["S3Bucket"], code["S3Key"]).value
-        except Exception:
-            return None  # moto reports missing buckets/keys with Lambda's own message
+        except Exception as error:  # Lambda's own message (moto's update path raises ValueError)
+            s3_code = getattr(error, "code", None) or type(error).__name__
+            s3_message = getattr(error, "message", None) or str(error)
+            raise InvalidParameterValue(
+                f"Error occurred while GetObject. S3 Error Code: {s3_code}. "
+                f"S3 Error Message: {s3_message}"
+            ) from None
     return None
 
 
@@ -252,10 +222,23 @@ def _check_role(account_id: str, role: Any) -> None:
     check_lambda_can_assume(account_id, role)
 
 
+def _plain_name(backend: lambda_models.LambdaBackend, spec: dict[str, Any]) -> dict[str, Any]:
+    """CreateFunction's FunctionName as moto stores it: the name, from a name or (partial) ARN."""
+    ref = parse_function_name(spec.get("FunctionName"), "CreateFunction")
+    lambda_requests.check_own_arn(backend.account_id, backend.region_name, ref)
+    if ref.qualifier:
+        raise InvalidParameterValue(
+            f"Cannot provide qualifier: CreateFunction takes the function's name ({ref.name}), "
+            "without a version or alias."
+        )
+    return {**spec, "FunctionName": ref.name}
+
+
 def _create_function(self: lambda_models.LambdaBackend, spec: dict[str, Any]) -> Any:
     """Gap 8: Lambda's validation and trust check before moto stores the function."""
     if _service is not None:
         check_configuration(spec, creating=True)
+        spec = _plain_name(self, spec)
         data = _zip_from_code(self.account_id, spec.get("Code") or {}, "CreateFunction")
         if data is not None:
             code_checks.check_package(data)
@@ -284,6 +267,8 @@ def _update_function_code(
     """Gap 8: check the new package, then retire environments running the old code."""
     service = _service
     if service is not None:
+        check_code_source(body, None)
+        check_process_strings(body)
         data = _zip_from_code(self.account_id, body, "UpdateFunctionCode")
         if data is not None:
             code_checks.check_package(data)
@@ -327,9 +312,19 @@ _PATCHES: list[tuple[str, Any, str, Callable[..., Any]]] = [
     ("iam_request_init", access_control.IAMRequestBase, "__init__", _iam_request_init),
     ("check_principal", access_control.IAMPolicyStatement, "_check_principal", _check_principal),
     ("get_caller_identity", STSBackend, "get_caller_identity", _get_caller_identity),
-    ("invoke_response", LambdaResponse, "invoke", _invoke_response),
-    ("invoke_async_response", LambdaResponse, "invoke_async", _invoke_async_response),
-    ("invoke_lambda", lambda_models.LambdaFunction, "_invoke_lambda", _invoke_lambda),
+    ("invoke_response", LambdaResponse, "invoke", lambda_requests.invoke_response),
+    (
+        "invoke_async_response",
+        LambdaResponse,
+        "invoke_async",
+        lambda_requests.invoke_async_response,
+    ),
+    (
+        "invoke_lambda",
+        lambda_models.LambdaFunction,
+        "_invoke_lambda",
+        lambda_requests.invoke_lambda,
+    ),
     ("create_function", lambda_models.LambdaBackend, "create_function", _create_function),
     (
         "update_function_configuration",
@@ -344,6 +339,12 @@ _PATCHES: list[tuple[str, Any, str, Callable[..., Any]]] = [
         _update_function_code,
     ),
     ("delete_function", lambda_models.LambdaBackend, "delete_function", _delete_function),
+    (
+        "lambda_authenticate",
+        LambdaResponse,
+        "_authenticate_and_authorize_normal_action",
+        lambda_requests.lambda_authenticate,
+    ),
 ]
 
 
@@ -356,5 +357,5 @@ def install() -> None:
         for key, owner, attribute, replacement in _PATCHES:
             _originals[key] = getattr(owner, attribute)
             setattr(owner, attribute, replacement)
-        LambdaResponse._determine_resource = _lambda_resource  # type: ignore[attr-defined]
+        LambdaResponse._determine_resource = lambda_requests.lambda_resource  # type: ignore[attr-defined]
         _installed = True
