@@ -31,6 +31,22 @@ MSG
 fi
 say "R: $(R --version | head -n 1)"
 
+# 1b. bubblewrap: the mock account's sandbox for zip functions (Linux; optional elsewhere) ---------
+if [ "$(uname -s)" = Linux ] && ! command -v bwrap >/dev/null 2>&1; then
+  if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+    say "installing bubblewrap (the mock account's sandbox for functions)"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends bubblewrap >/dev/null \
+      || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends bubblewrap >/dev/null; } \
+      || say "bubblewrap could not be installed: functions will run unsandboxed (docs/mock-account.md)"
+  elif command -v apt-get >/dev/null 2>&1 && command -v sudo >/dev/null 2>&1; then
+    say "installing bubblewrap with sudo (the mock account's sandbox for functions)"
+    sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends bubblewrap >/dev/null \
+      || say "bubblewrap could not be installed: functions will run unsandboxed (docs/mock-account.md)"
+  else
+    say "bubblewrap is not installed: functions will run unsandboxed (docs/mock-account.md)"
+  fi
+fi
+
 # 2. .venv with pinned packages ------------------------------------------------------------------
 want=$(cat requirements.lock pyproject.toml | sha256sum | cut -c1-16)
 if [ ! -x "$VENV/bin/python" ]; then

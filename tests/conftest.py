@@ -86,15 +86,16 @@ def mock_zip() -> Callable[[dict[str, str | bytes]], bytes]:
 
 
 @pytest.fixture(scope="module")
-def mock_account() -> Iterator[MockAccount]:
+def mock_account(request) -> Iterator[MockAccount]:
     """A running mock account per test module (schedules run 60x faster).
 
     Module scope, not session: moto's settings and backends are process-wide, and other test
-    modules use in-process ``mock_aws`` with their own IAM settings.
+    modules use in-process ``mock_aws`` with their own IAM settings. A module whose handlers must
+    reach this machine's files (gates and logs in tmp_path) sets ``MOCK_SANDBOX = False``.
     """
     from helpers.mock import MockAccount
 
-    account = MockAccount(time_scale=60)
+    account = MockAccount(time_scale=60, sandbox=getattr(request.module, "MOCK_SANDBOX", True))
     account.start()
     try:
         yield account

@@ -10,8 +10,9 @@ import pytest
 from botocore.exceptions import ClientError
 
 COUNTER = """
-import os, tempfile
+import os, tempfile, uuid
 CALLS = 0
+ENVIRONMENT = uuid.uuid4().hex  # one per execution environment (pids repeat across sandboxes)
 
 def lambda_handler(event, context):
     global CALLS
@@ -21,7 +22,7 @@ def lambda_handler(event, context):
     open(marker, "w").write("x")
     print("calls", CALLS)
     return {"calls": CALLS, "tmp_existed": existed, "tmp": tempfile.gettempdir(),
-            "pid": os.getpid(), "event": event, "request_id": context.aws_request_id,
+            "pid": ENVIRONMENT, "event": event, "request_id": context.aws_request_id,
             "remaining_ms": context.get_remaining_time_in_millis()}
 """
 

@@ -161,7 +161,7 @@ def test_timeout_is_enforced_and_environment_replaced(mock_account, mock_session
 
 
 def test_crash_is_reported_and_environment_replaced(mock_account, mock_session, mock_function):
-    source = "import os\n\ndef lambda_handler(event, context):\n    if event.get('crash'):\n        print('going down')\n        os._exit(3)\n    return os.getpid()\n"
+    source = "import os, uuid\nENVIRONMENT = uuid.uuid4().hex\n\ndef lambda_handler(event, context):\n    if event.get('crash'):\n        print('going down')\n        os._exit(3)\n    return ENVIRONMENT\n"
     name = mock_function(source)
     client = mock_session.client("lambda")
     pid = json.loads(client.invoke(FunctionName=name)["Payload"].read())
@@ -221,7 +221,7 @@ def test_reserved_concurrency_throttles_with_429(mock_account, mock_session, moc
 
 def test_200_invokes_from_8_threads(mock_account, mock_session, mock_function):
     name = mock_function(
-        "import os\n\ndef lambda_handler(event, context):\n    return {'n': event['n'], 'square': event['n'] ** 2, 'pid': os.getpid()}\n"
+        "import uuid\nENVIRONMENT = uuid.uuid4().hex\n\ndef lambda_handler(event, context):\n    return {'n': event['n'], 'square': event['n'] ** 2, 'pid': ENVIRONMENT}\n"
     )
     client = mock_session.client(
         "lambda", config=Config(max_pool_connections=16, retries={"total_max_attempts": 1})
@@ -244,7 +244,7 @@ def test_200_invokes_from_8_threads(mock_account, mock_session, mock_function):
 
 def test_updates_retire_environments(mock_account, mock_session, mock_function, mock_zip):
     name = mock_function(
-        "import os\nVALUE = os.environ.get('VALUE', 'none')\n\ndef lambda_handler(e, c):\n    return [VALUE, os.getpid()]\n"
+        "import os, uuid\nVALUE = os.environ.get('VALUE', 'none')\nENVIRONMENT = uuid.uuid4().hex\n\ndef lambda_handler(e, c):\n    return [VALUE, ENVIRONMENT]\n"
     )
     client = mock_session.client("lambda")
     value, pid = json.loads(client.invoke(FunctionName=name)["Payload"].read())

@@ -1,7 +1,8 @@
 """No worker outlives its mock account, even when the account is SIGKILLed (review row 10).
 
 The mock runs in a child process here; two functions keep it busy, one of them leaving a
-double-forked grandchild behind (outside the worker's process tree, inside its process group).
+double-forked grandchild behind (outside the worker's process tree). Processes are found by a
+token in the functions' environment, since a sandboxed worker's own pid means nothing outside.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import signal
 import subprocess
 import sys
 import time
+import uuid
 from pathlib import Path
 
 from helpers.config import PROJECT_ROOT
@@ -25,8 +27,6 @@ def lambda_handler(event, context):
     if event.get("fork"):
         if os.fork() == 0:
             if os.fork() == 0:
-                with open(event["fork"], "w") as out:
-                    out.write(str(os.getpid()))
                 time.sleep(600)
             os._exit(0)
     while True:
@@ -44,8 +44,9 @@ role = iam.create_role(RoleName="r", AssumeRolePolicyDocument=json.dumps(trust))
 client = session.client("lambda")
 for name in ("spin1", "spin2"):
     client.create_function(FunctionName=name, Role=role, Runtime="python3.12", Timeout=300,
-                           Handler="handler.lambda_handler", Code={"ZipFile": package.getvalue()})
-client.invoke(FunctionName="spin1", InvocationType="Event", Payload=json.dumps({"fork": sys.argv[1]}))
+                           Handler="handler.lambda_handler", Code={"ZipFile": package.getvalue()},
+                           Environment={"Variables": {"REAPER_TEST": sys.argv[1]}})
+client.invoke(FunctionName="spin1", InvocationType="Event", Payload=json.dumps({"fork": True}))
 client.invoke(FunctionName="spin2", InvocationType="Event", Payload=b"{}")
 deadline = time.time() + 60
 while len(account.lambda_service.worker_pids()) < 2 and time.time() < deadline:
@@ -53,6 +54,20 @@ while len(account.lambda_service.worker_pids()) < 2 and time.time() < deadline:
 print(" ".join(map(str, account.lambda_service.worker_pids())), flush=True)
 time.sleep(600)
 """
+
+
+def _marked(token: str) -> set[int]:
+    """Processes on this machine whose environment carries ``REAPER_TEST=<token>``."""
+    found = set()
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/environ", "rb") as environ:
+                    if f"REAPER_TEST={token}".encode() in environ.read().split(b"\0"):
+                        found.add(int(entry))
+            except OSError:
+                continue
+    return {pid for pid in found if _alive(pid)}
 
 
 def _alive(pid: int) -> bool:
@@ -63,10 +78,10 @@ def _alive(pid: int) -> bool:
         return False
 
 
-def test_workers_and_their_orphans_die_when_the_mock_is_killed(tmp_path):
-    marker = tmp_path / "grandchild.pid"
+def test_workers_and_their_orphans_die_when_the_mock_is_killed():
+    token = uuid.uuid4().hex
     process = subprocess.Popen(
-        [sys.executable, "-c", BUSY_MOCK, str(marker)],
+        [sys.executable, "-c", BUSY_MOCK, token],
         stdout=subprocess.PIPE,
         text=True,
         cwd=Path(PROJECT_ROOT),
@@ -76,14 +91,14 @@ def test_workers_and_their_orphans_die_when_the_mock_is_killed(tmp_path):
         workers = [int(pid) for pid in process.stdout.readline().split()]
         assert len(workers) == 2, "the functions did not start"
         deadline = time.monotonic() + 30
-        while not marker.exists() and time.monotonic() < deadline:
-            time.sleep(0.1)
-        grandchild = int(marker.read_text())
-        assert all(_alive(pid) for pid in (*workers, grandchild))
+        while len(_marked(token)) < 3 and time.monotonic() < deadline:
+            time.sleep(0.1)  # two workers and the grandchild
+        started = _marked(token)
+        assert set(workers) <= started and len(started) >= 3
     finally:
         process.send_signal(signal.SIGKILL)
         process.wait()
     deadline = time.monotonic() + 20
-    while any(_alive(pid) for pid in (*workers, grandchild)) and time.monotonic() < deadline:
+    while _marked(token) and time.monotonic() < deadline:
         time.sleep(0.1)
-    assert [pid for pid in (*workers, grandchild) if _alive(pid)] == []
+    assert _marked(token) == set()

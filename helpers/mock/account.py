@@ -77,7 +77,9 @@ class MockAccount:
     ``idle_timeout_s`` is how long an idle execution environment is kept warm;
     ``concurrency_limit`` is the account's concurrent-executions quota (10, like a new AWS account);
     ``proportional_cpu`` gives container-image functions MemorySize / 1,769 MB of a vCPU, as
-    Lambda does (False: the engine's full CPU, for comparisons).
+    Lambda does (False: the engine's full CPU, for comparisons); ``sandbox`` runs zip workers in
+    a bubblewrap sandbox where one is available (False: as this user, seeing this machine's files,
+    for tests whose handlers must reach them).
     """
 
     account_id = ACCOUNT_ID
@@ -91,6 +93,7 @@ class MockAccount:
         concurrency_limit: int = 10,
         port: int = 0,
         proportional_cpu: bool = True,
+        sandbox: bool = True,
     ) -> None:
         if time_scale <= 0:
             raise ValueError(
@@ -107,6 +110,7 @@ class MockAccount:
         self.region = region
         self.concurrency_limit = concurrency_limit
         self.proportional_cpu = proportional_cpu
+        self.sandbox = sandbox
         self._port = port
         self._server: GuardedMotoServer | None = None
         self._service: LambdaService | None = None
@@ -220,6 +224,7 @@ class MockAccount:
                     concurrency_limit=self.concurrency_limit,
                     time_scale=self.time_scale,
                     proportional_cpu=self.proportional_cpu,
+                    sandbox=self.sandbox,
                 )
                 self._root_secret = new_root_secret()
                 moto_patches.activate(self._service, self._root_secret)

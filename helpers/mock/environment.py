@@ -28,6 +28,8 @@ from .output import OutputCapture
 from .reaper import Reaper, kill_group
 from .roles import RoleCredentials
 from .runtime_api import RuntimeApiServer
+from .sandbox import popen as sandboxed_popen
+from .sandbox import sandbox_problem, wrap
 
 INIT_LIMIT_S = 10.0
 """Lambda's limit on the INIT phase of an on-demand environment."""
@@ -105,6 +107,23 @@ class Outcome:
     def reusable(self) -> bool:
         """Whether the environment can serve again (a runtime refused its result exits, as on AWS)."""
         return self.status in ("ok", "error") and not self.response_too_large
+
+
+def _first_non_bwrap(pid: int) -> int | None:
+    """Follow bubblewrap's supervisor and namespace init down to the process they run."""
+    for _ in range(4):
+        try:
+            with open(f"/proc/{pid}/comm") as comm:
+                if comm.read().strip() != "bwrap":
+                    return pid
+            with open(f"/proc/{pid}/task/{pid}/children") as children:
+                kids = [int(k) for k in children.read().split()]
+        except (OSError, ValueError):
+            return None
+        if not kids:
+            return None
+        pid = kids[0]
+    return None
 
 
 def _descendants(pid: int) -> list[int]:
@@ -211,6 +230,10 @@ class ExecutionEnvironment:
         self._api = RuntimeApiServer(self)
         self._output: OutputCapture | None = None
         self.reaper: Reaper | None = None
+        self.use_sandbox = True
+        """Run the worker in a bubblewrap sandbox where one is available (sandbox.py)."""
+        self.sandboxed = False
+        self._worker_pid: int | None = None
         """The account's reaper: set by the service, so the worker dies with the account."""
 
     # -- lifecycle -------------------------------------------------------------------------------
@@ -219,8 +242,17 @@ class ExecutionEnvironment:
         self.tmp_dir.mkdir(parents=True, exist_ok=True)
         self._api.start()
         self._spawned_at = time.perf_counter()
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "awslambdaric", self.spec.handler],
+        command = [sys.executable, "-m", "awslambdaric", self.spec.handler]
+        self.sandboxed = self.use_sandbox and sandbox_problem() is None
+        if self.sandboxed:
+            command = wrap(
+                command,
+                environment_dir=self.dir,
+                task_root=Path(self.spec.task_root),
+                work_dir=self.dir.parent.parent,
+            )
+        self.process = (sandboxed_popen if self.sandboxed else subprocess.Popen)(
+            command,
             cwd=self.spec.task_root,
             env=worker_environment(self.spec, self._api.address, self.tmp_dir),
             stdin=subprocess.DEVNULL,
@@ -282,7 +314,14 @@ class ExecutionEnvironment:
 
     @property
     def pid(self) -> int | None:
-        return self.process.pid if self.process else None
+        """The worker's process id (inside a sandbox: the worker, not bubblewrap around it)."""
+        if self.process is None:
+            return None
+        if not self.sandboxed:
+            return self.process.pid
+        if self._worker_pid is None:
+            self._worker_pid = _first_non_bwrap(self.process.pid)
+        return self._worker_pid or self.process.pid
 
     @property
     def alive(self) -> bool:
@@ -427,6 +466,8 @@ class ExecutionEnvironment:
         )
         if code is None:
             return "Runtime exited without providing a reason"
+        if self.sandboxed and code > 128 and code - 128 in signal.valid_signals():
+            code = -(code - 128)  # bubblewrap reports a signal as 128 + N
         if code < 0:
             name = {
                 signal.SIGKILL: "killed",

@@ -64,6 +64,7 @@ def build_environment(
     code: CodeStore,
     reaper: Reaper,
     proportional_cpu: bool,
+    sandbox: bool = True,
 ) -> ExecutionEnvironment:
     """A new execution environment for ``fn`` (call ``start()`` on it)."""
     version = str(fn.version)
@@ -104,6 +105,7 @@ def build_environment(
     else:
         env = ExecutionEnvironment(spec, work_dir / "environments", fingerprint)
         env.reaper = reaper  # a container is the reaper's by its label instead
+        env.use_sandbox = sandbox
     env.log_permissions = log_permissions(account_id, spec, fn.role)
     return env
 

@@ -78,6 +78,7 @@ class LambdaService:
         concurrency_limit: int = 10,
         time_scale: float = 1.0,
         proportional_cpu: bool = True,
+        sandbox: bool = True,
     ) -> None:
         self.account_id = account_id
         self.endpoint_url = endpoint_url
@@ -86,6 +87,8 @@ class LambdaService:
         self.concurrency_limit = concurrency_limit
         self.time_scale = time_scale
         self.proportional_cpu = proportional_cpu
+        self.sandbox = sandbox
+        """Zip workers in a bubblewrap sandbox where available (False: as the notebook's user)."""
         """Image functions get MemorySize / 1,769 MB of a vCPU, as on Lambda (False: no cap)."""
         self._reaper = Reaper()
         self._engine_checked_until = 0.0
@@ -366,6 +369,7 @@ class LambdaService:
             work_dir=self.work_dir,
             code=self._code,
             reaper=self._reaper,
+            sandbox=self.sandbox,
             proportional_cpu=self.proportional_cpu,
         )
         env.start()
