@@ -152,14 +152,18 @@ def test_the_old_fixed_secret_opens_nothing(mock_account):
 BACKDOOR = """
 import boto3
 from botocore.exceptions import ClientError
-from helpers.mock import identity
+
+try:  # in the sandbox the project's files are out of reach; unsandboxed the module has no secret
+    from helpers.mock import identity
+except ImportError:
+    identity = None
 
 
 def lambda_handler(event, context):
     secret = getattr(identity, "ROOT_SECRET_ACCESS_KEY", None) or event["guess"]
     iam = boto3.client(
         "iam",
-        aws_access_key_id=identity.ROOT_ACCESS_KEY_ID,
+        aws_access_key_id="AKIAMOCKACCOUNTROOT0",
         aws_secret_access_key=secret,
         aws_session_token=None,
     )

@@ -9,6 +9,7 @@ import json
 import os
 import time
 import uuid
+from pathlib import Path
 
 import pytest
 
@@ -62,13 +63,16 @@ def _invoke(client, name: str, event: dict) -> tuple[dict, object]:
 
 def test_a_function_sees_its_own_processes_and_files_only(mock_session, mock_function):
     client = mock_session.client("lambda")
+    on_this_machine = Path("/tmp") / f"mock-sandbox-{uuid.uuid4().hex}"
+    on_this_machine.touch()
     first, second = mock_function(PROBE), mock_function(PROBE)
     _, mine = _invoke(client, first, {})
     _, theirs = _invoke(client, second, {})
     assert max(mine["pids"]) < 20 and os.getpid() not in mine["pids"]  # its own PID namespace
     assert mine["neighbours"] == [mine["mine"]]  # no other environment's folder
     assert theirs["mine"] not in mine["neighbours"]
-    assert len(mine["tmp"]) <= 1  # the machine's /tmp is hidden: only the path to its own folder
+    assert on_this_machine.name not in mine["tmp"]  # the machine's /tmp is hidden
+    on_this_machine.unlink()
     assert (mine["root_writable"], mine["task_writable"], mine["tmp_writable"]) == (
         False,
         False,
@@ -114,3 +118,26 @@ def test_a_detached_child_goes_with_its_environment(mock_account, mock_session, 
     while _marked(token) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert _marked(token) == set()
+
+
+def test_a_local_process_cannot_use_an_environments_runtime_api(
+    mock_account, mock_session, mock_function
+):
+    import urllib.error
+    import urllib.request
+
+    client = mock_session.client("lambda")
+    name = mock_function(PROBE)
+    _invoke(client, name, {})  # a warm environment, waiting for its next event
+    (environment,) = [
+        env
+        for pool in mock_account.lambda_service._pools.values()
+        for env in pool.environments
+        if env.spec.function_name == name
+    ]
+    url = f"http://{environment._api.address}/2018-06-01/runtime/invocation/next"
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(url, timeout=5)  # before: it waited for (and took) the next event
+    assert refused.value.code == 403
+    _, body = _invoke(client, name, {})  # the worker itself still gets its events
+    assert "pids" in body

@@ -218,6 +218,11 @@ class ContainerEnvironment(ExecutionEnvironment):
             _docker(["rm", "--force", self.container_id])
         return super().kill()
 
+    def owns_peer(self, client_port: int, server_port: int) -> bool:
+        """Containers share the host's network, and their processes are not our children:
+        the connection is trusted (the container is the only client that knows the port)."""
+        return True
+
     def rss_bytes(self) -> int:
         """0: the engine's cgroup enforces MemorySize itself (the OOM killer, as on Lambda)."""
         return 0

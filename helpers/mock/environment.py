@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .output import OutputCapture
+from .peers import held_by
 from .reaper import Reaper, kill_group
 from .roles import RoleCredentials
 from .runtime_api import RuntimeApiServer
@@ -372,6 +373,14 @@ class ExecutionEnvironment:
         current.done_at = time.perf_counter()
         current.done.set()
         return True
+
+    def owns_peer(self, client_port: int, server_port: int) -> bool:
+        """Is this Runtime API connection from this environment's own worker (or its children)?"""
+        if self.process is None:
+            return False
+        tree = [self.process.pid, *_descendants(self.process.pid)]
+        held = held_by(client_port, server_port, tree)
+        return True if held is None else held  # None: this platform cannot tell
 
     def init_failed(self, body: bytes, error_type: str | None) -> None:
         self._init_error = (body, error_type)

@@ -46,6 +46,8 @@ class RuntimeApiBackend(Protocol):
 
     def init_failed(self, body: bytes, error_type: str | None) -> None: ...
 
+    def owns_peer(self, client_port: int, server_port: int) -> bool: ...
+
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
@@ -54,6 +56,24 @@ class _Handler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: object) -> None:
         """Silence per-request logging; the worker's own output is what goes to the logs."""
+
+    def setup(self) -> None:
+        super().setup()
+        # Decided once per connection: is the other end this environment's own worker?
+        self.trusted = self.server.backend.owns_peer(
+            self.client_address[1], self.server.server_address[1]
+        )
+
+    def _refuse(self) -> bool:
+        if self.trusted:
+            return False
+        self.close_connection = True
+        self._reply(
+            403,
+            b'{"errorMessage":"This Runtime API serves its own execution environment only.",'
+            b'"errorType":"AccessDenied"}',
+        )
+        return True
 
     def _reply(
         self, status: int, body: bytes = b'{"status":"OK"}', headers: dict[str, str] | None = None
@@ -75,6 +95,8 @@ class _Handler(BaseHTTPRequestHandler):
         return self.rfile.read(length) if length else b""
 
     def do_GET(self) -> None:
+        if self._refuse():
+            return
         if self.path == f"{PREFIX}/invocation/next":
             invocation = self.server.backend.next_invocation()
             if invocation is None:
@@ -97,6 +119,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._reply(404, b'{"errorMessage":"Unknown Runtime API path."}')
 
     def do_POST(self) -> None:
+        if self._refuse():
+            return
         body = self._body()
         error_type = self.headers.get("Lambda-Runtime-Function-Error-Type")
         match = _RESULT_PATH.match(self.path)
