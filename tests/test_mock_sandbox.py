@@ -20,8 +20,12 @@ import json, os, signal, tempfile, time
 
 def lambda_handler(event, context):
     if event.get("kill_parent"):
-        os.kill(os.getppid(), signal.SIGKILL)  # unsandboxed, the parent is the mock account
-        return {"parent_now": os.getppid()}
+        try:
+            os.kill(os.getppid(), signal.SIGKILL)  # unsandboxed, the parent is the mock account
+            sent = "sent"
+        except PermissionError:
+            sent = "refused"
+        return {"parent_now": os.getppid(), "kill": sent}
     if event.get("detach"):
         if os.fork() == 0:
             os.setsid()
@@ -45,6 +49,9 @@ def lambda_handler(event, context):
         "root_writable": writable("/etc/mock-sandbox-probe"),
         "task_writable": writable(os.path.join(os.environ["LAMBDA_TASK_ROOT"], "x")),
         "tmp_writable": writable(os.path.join(mine, "x")),
+        "uid": os.getuid(),
+        "groups": os.getgroups(),
+        "shadow_readable": os.access("/etc/shadow", os.R_OK),
     }
 """
 
@@ -80,12 +87,22 @@ def test_a_function_sees_its_own_processes_and_files_only(mock_session, mock_fun
     )
 
 
+def test_as_root_the_account_runs_functions_as_an_unprivileged_user(mock_session, mock_function):
+    from helpers.mock.sandbox import SANDBOX_UID, runs_as_sandbox_user
+
+    if not runs_as_sandbox_user():
+        pytest.skip("the account does not run as root here: workers run as its own user")
+    _, probe = _invoke(mock_session.client("lambda"), mock_function(PROBE), {})
+    assert (probe["uid"], probe["groups"], probe["shadow_readable"]) == (SANDBOX_UID, [], False)
+
+
 def test_a_function_cannot_kill_the_account(mock_account, mock_session, mock_function):
     client = mock_session.client("lambda")
     name = mock_function(PROBE)
     reply, body = _invoke(client, name, {"kill_parent": True})
     assert "FunctionError" not in reply, body
-    assert body == {"parent_now": 1}  # its parent is its sandbox's init, which ignores it
+    # its parent is its sandbox's init, which ignores the signal (or refuses it to uid 993)
+    assert body["parent_now"] == 1 and body["kill"] in ("sent", "refused")
     assert mock_account.running
     _, again = _invoke(client, name, {})
     assert "pids" in again

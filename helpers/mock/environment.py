@@ -29,8 +29,8 @@ from .peers import held_by
 from .reaper import Reaper, kill_group
 from .roles import RoleCredentials
 from .runtime_api import RuntimeApiServer
+from .sandbox import SANDBOX_GID, SANDBOX_UID, runs_as_sandbox_user, sandbox_problem, wrap
 from .sandbox import popen as sandboxed_popen
-from .sandbox import sandbox_problem, wrap
 
 INIT_LIMIT_S = 10.0
 """Lambda's limit on the INIT phase of an on-demand environment."""
@@ -246,6 +246,9 @@ class ExecutionEnvironment:
         command = [sys.executable, "-m", "awslambdaric", self.spec.handler]
         self.sandboxed = self.use_sandbox and sandbox_problem() is None
         if self.sandboxed:
+            if runs_as_sandbox_user():
+                for folder in (self.dir, self.tmp_dir):  # the worker's only writable place
+                    os.chown(folder, SANDBOX_UID, SANDBOX_GID)
             command = wrap(
                 command,
                 environment_dir=self.dir,

@@ -12,7 +12,8 @@ zip worker runs in namespaces of its own:
   user's home hidden behind empty tmpfs mounts; then the environment's own folder (its
   ``TMPDIR``) writable and its task root read-only, plus, read-only, the interpreter and
   site-packages the worker needs if they live under a hidden folder.
-- **capabilities:** none (``--cap-drop ALL`` when the mock runs as root).
+- **user:** when the mock runs as root, the worker runs as uid 993 / gid 990 (Lambda's function
+  user), no groups and no capabilities (``setpriv``); otherwise as the mock's user, unprivileged.
 
 The network is shared: the function reaches the account with boto3 on 127.0.0.1, as a Lambda
 function reaches AWS. Without bubblewrap (macOS, or a Linux that forbids namespaces) workers run
@@ -94,8 +95,33 @@ def sandbox_problem() -> str | None:
     return None
 
 
+SANDBOX_UID, SANDBOX_GID = 993, 990
+"""Lambda's function user (sbx_user1051 is 993): the worker's ids when the account runs as root."""
+
+
+def runs_as_sandbox_user() -> bool:
+    """As root, workers switch to an unprivileged uid (``setpriv``, from util-linux)."""
+    return os.geteuid() == 0 and shutil.which("setpriv") is not None
+
+
 def _privileges() -> list[str]:
-    return ["--cap-drop", "ALL"] if os.geteuid() == 0 else []
+    # As root without setpriv, drop every capability; with setpriv, it drops them itself after
+    # switching to the unprivileged uid (it needs CAP_SETUID to do so).
+    return ["--cap-drop", "ALL"] if os.geteuid() == 0 and not runs_as_sandbox_user() else []
+
+
+def _drop_to_sandbox_user() -> list[str]:
+    if not runs_as_sandbox_user():
+        return []
+    return [
+        shutil.which("setpriv") or "setpriv",
+        f"--reuid={SANDBOX_UID}",
+        f"--regid={SANDBOX_GID}",
+        "--clear-groups",
+        "--inh-caps=-all",
+        "--bounding-set=-all",
+        "--",
+    ]
 
 
 def _under(path: Path, folders: list[Path]) -> bool:
@@ -145,7 +171,12 @@ def wrap(
     for path in sorted(needed):
         if _under(path, hidden):
             arguments += ["--ro-bind", str(path), str(path)]
+    for target in (task_root, environment_dir):
+        # parents that bubblewrap creates on a hidden tmpfs must be traversable by the worker
+        for parent in reversed(target.parents):
+            if _under(parent, hidden) and parent not in hidden:
+                arguments += ["--perms", "0755", "--dir", str(parent)]
     arguments += ["--ro-bind", str(task_root), str(task_root)]
     arguments += ["--bind", str(environment_dir), str(environment_dir)]
     arguments += ["--chdir", str(task_root), "--"]
-    return [*arguments, *command]
+    return [*arguments, *_drop_to_sandbox_user(), *command]
