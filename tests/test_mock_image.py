@@ -374,3 +374,28 @@ def test_a_handler_only_its_owner_may_read_is_still_readable_by_lambdas_user(adm
         assert int(read.stdout) > 1000
     finally:
         subprocess.run(["docker", "rmi", "--force", reference], capture_output=True)
+
+
+def test_a_local_process_cannot_use_a_containers_runtime_api(
+    mock_account, mock_session, image_function, admission_model
+):
+    import urllib.error
+    import urllib.request
+
+    name = image_function()
+    client = mock_session.client("lambda")
+    _invoke(client, name, EVENT_2017)
+    (environment,) = [
+        env
+        for pool in mock_account.lambda_service._pools.values()
+        for env in pool.environments
+        if env.spec.function_name == name
+    ]
+    url = f"http://{environment._api.address}/2018-06-01/runtime/invocation/next"
+    if os.geteuid():
+        pytest.skip("only root can see whose socket it is (the container's processes are not ours)")
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(url, timeout=5)
+    assert refused.value.code == 403
+    _, body, _ = _invoke(client, name, EVENT_2017)
+    assert body["result"] is True

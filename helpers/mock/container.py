@@ -27,6 +27,7 @@ from pathlib import Path
 
 from .environment import ExecutionEnvironment, OutputCapture, WorkerSpec, lambda_variables
 from .errors import ContainerEngineUnavailable, ImageUnusable
+from .peers import in_container, owner_of
 from .reaper import LABEL, Reaper
 
 FULL_VCPU_MB = 1769
@@ -219,9 +220,15 @@ class ContainerEnvironment(ExecutionEnvironment):
         return super().kill()
 
     def owns_peer(self, client_port: int, server_port: int) -> bool:
-        """Containers share the host's network, and their processes are not our children:
-        the connection is trusted (the container is the only client that knows the port)."""
-        return True
+        """Is the connection from a process of this container? (Its processes are Docker's, not
+        our children: the peer is found among all processes, then judged by its cgroup.)"""
+        if self.container_id is None or not os.path.exists("/proc/net/tcp") or os.geteuid():
+            return True  # cannot tell: no /proc, or another user's descriptors are unreadable
+        owner = owner_of(client_port, server_port)
+        if owner is None:
+            return False
+        inside = in_container(owner, self.container_id)
+        return True if inside is None else inside
 
     def rss_bytes(self) -> int:
         """0: the engine's cgroup enforces MemorySize itself (the OOM killer, as on Lambda)."""

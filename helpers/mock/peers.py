@@ -52,3 +52,34 @@ def held_by(client_port: int, server_port: int, pids: Iterable[int]) -> bool | N
             except OSError:
                 continue
     return False if readable else None  # None: not allowed to look (another user namespace)
+
+
+def owner_of(client_port: int, server_port: int) -> int | None:
+    """The pid holding the client's end of this connection (any process here), or None."""
+    inode = _client_socket_inode(client_port, server_port)
+    if inode is None:
+        return None
+    wanted = f"socket:[{inode}]"
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            descriptors = os.listdir(f"/proc/{entry}/fd")
+        except OSError:
+            continue
+        for descriptor in descriptors:
+            try:
+                if os.readlink(f"/proc/{entry}/fd/{descriptor}") == wanted:
+                    return int(entry)
+            except OSError:
+                continue
+    return None
+
+
+def in_container(pid: int, container_id: str) -> bool | None:
+    """Does ``pid`` run in the container (its cgroup names the id)? None if unreadable."""
+    try:
+        with open(f"/proc/{pid}/cgroup") as cgroups:
+            return container_id in cgroups.read()
+    except OSError:
+        return None
