@@ -2,8 +2,9 @@
 
     .venv/bin/python benchmarks/soak_mock.py [--invokes 10000] [--threads 16]
 
-Every invoke is checked: a healthy function's answer must be exactly the one expected for its
-input, and each faulty function must fail the way Lambda reports it (handled error, crash,
+Where a Docker engine runs, the function's container image joins the mix (its model bucket is
+missing on purpose, so every call must end in the handler's own ModelUnavailable error). Every
+invoke is checked: a healthy function's answer must be exactly the one expected for its input, and each faulty function must fail the way Lambda reports it (handled error, crash,
 timeout, out of memory). Nothing may be lost: every call is accounted for as a correct answer,
 an expected failure or a 429 throttle (which boto3 would retry; counted, not hidden). Afterwards
 the account is stopped and the script checks that no worker process, container, listening port
@@ -17,6 +18,7 @@ import io
 import json
 import os
 import random
+import subprocess
 import sys
 import tempfile
 import threading
@@ -82,6 +84,7 @@ def main() -> int:
     from botocore.config import Config
 
     from helpers.mock import MockAccount
+    from helpers.mock.reaper import LABEL
 
     listening_before = _ports_listening(os.getpid())
     account = MockAccount(concurrency_limit=10)
@@ -103,6 +106,22 @@ def main() -> int:
         "lambda",
         config=Config(max_pool_connections=args.threads * 2, retries={"total_max_attempts": 1}),
     )
+    from helpers.mock.container import engine_problem
+
+    weights = dict(WEIGHTS)
+    if engine_problem() is None:  # the image that goes live joins the mix, in a container
+        from helpers.image import build_image
+
+        client.create_function(
+            FunctionName="image",
+            Role=role["Arn"],
+            PackageType="Image",
+            Code={"ImageUri": build_image(log=lambda line: None)},
+            MemorySize=512,
+            Timeout=30,
+            Environment={"Variables": {"MODEL_BUCKET": "soak-models"}},
+        )
+        weights["image"] = 0.05
     for kind, source in HANDLERS.items():
         client.create_function(
             FunctionName=kind,
@@ -114,7 +133,7 @@ def main() -> int:
             MemorySize=128,
         )
     rng = random.Random(7)
-    plan = rng.choices(list(WEIGHTS), weights=list(WEIGHTS.values()), k=args.invokes)
+    plan = rng.choices(list(weights), weights=list(weights.values()), k=args.invokes)
     outcomes: Counter[str] = Counter()
     wrong: list[str] = []
     lock = threading.Lock()
@@ -130,6 +149,8 @@ def main() -> int:
         body = json.loads(reply["Payload"].read())
         if kind == "square":
             good = "FunctionError" not in reply and body == {"n": index, "sq": index * index}
+        elif kind == "image":  # no model in the bucket: the handler's own clear 500
+            good = reply.get("FunctionError") == "Unhandled" and "ModelUnavailable" in str(body)
         else:
             good = reply.get("FunctionError") == "Unhandled" and (
                 body.get("errorType") == EXPECTED_ERRORS[kind]
@@ -144,11 +165,22 @@ def main() -> int:
         list(pool.map(call, range(args.invokes)))
     elapsed = time.perf_counter() - started
     workers = account.lambda_service.worker_pids()
+    label = account.lambda_service._reaper.label
     account.stop()
     time.sleep(1)
     left_processes = [pid for pid in workers if os.path.exists(f"/proc/{pid}")]
     left_ports = sorted(_ports_listening(os.getpid()) - listening_before)
     left_folder = work_dir.exists() if str(work_dir) else False
+    left_containers = (
+        subprocess.run(
+            ["docker", "ps", "--all", "--quiet", "--filter", f"label={LABEL}={label}"],
+            capture_output=True,
+            text=True,
+            check=False,
+        ).stdout.split()
+        if "image" in weights
+        else []
+    )
     accounted = sum(outcomes.values())
     result = {
         "invokes": args.invokes,
@@ -160,6 +192,7 @@ def main() -> int:
         "wrong_examples": wrong,
         "processes_left": left_processes,
         "ports_left": left_ports,
+        "containers_left": left_containers,
         "work_folder_left": left_folder,
         "temp_folders_named_mock_left": sorted(
             p.name for p in Path(tempfile.gettempdir()).glob(f"mock-aws-{os.getpid()}-*")
@@ -174,6 +207,7 @@ def main() -> int:
         and not left_processes
         and not left_ports
         and not left_folder
+        and not left_containers
     )
     print("PASS" if ok else "FAIL")
     return 0 if ok else 1

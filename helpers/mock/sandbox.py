@@ -168,14 +168,20 @@ def wrap(
     ]
     for folder in dict.fromkeys(hidden):
         arguments += ["--tmpfs", str(folder)]
-    for path in sorted(needed):
-        if _under(path, hidden):
-            arguments += ["--ro-bind", str(path), str(path)]
-    for target in (task_root, environment_dir):
-        # parents that bubblewrap creates on a hidden tmpfs must be traversable by the worker
-        for parent in reversed(target.parents):
-            if _under(parent, hidden) and parent not in hidden:
-                arguments += ["--perms", "0755", "--dir", str(parent)]
+    exposed = [path for path in sorted(needed) if _under(path, hidden)]
+    targets = [*exposed, task_root, environment_dir]
+    # parents that bubblewrap creates on a hidden tmpfs (mode 0700 by default) must be traversable
+    # by the worker, which may run as another uid
+    parents = {
+        parent
+        for target in targets
+        for parent in target.parents
+        if _under(parent, hidden) and parent not in hidden
+    }
+    for parent in sorted(parents, key=lambda path: len(path.parts)):
+        arguments += ["--perms", "0755", "--dir", str(parent)]
+    for path in exposed:
+        arguments += ["--ro-bind", str(path), str(path)]
     arguments += ["--ro-bind", str(task_root), str(task_root)]
     arguments += ["--bind", str(environment_dir), str(environment_dir)]
     arguments += ["--chdir", str(task_root), "--"]
