@@ -381,7 +381,8 @@ class ExecutionEnvironment:
         """Is this Runtime API connection from this environment's own worker (or its children)?"""
         if self.process is None:
             return False
-        tree = [self.process.pid, *_descendants(self.process.pid)]
+        worker = self.pid  # the process that usually holds the socket: looked at first
+        tree = [worker, *(p for p in _descendants(self.process.pid) if p != worker)]
         held = held_by(client_port, server_port, tree)
         return True if held is None else held  # None: this platform cannot tell
 
