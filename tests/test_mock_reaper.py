@@ -15,6 +15,8 @@ import time
 import uuid
 from pathlib import Path
 
+from process_support import processes_with
+
 from helpers.config import PROJECT_ROOT
 
 BUSY_MOCK = r"""
@@ -56,28 +58,6 @@ time.sleep(600)
 """
 
 
-def _marked(token: str) -> set[int]:
-    """Processes on this machine whose environment carries ``REAPER_TEST=<token>``."""
-    found = set()
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open(f"/proc/{entry}/environ", "rb") as environ:
-                    if f"REAPER_TEST={token}".encode() in environ.read().split(b"\0"):
-                        found.add(int(entry))
-            except OSError:
-                continue
-    return {pid for pid in found if _alive(pid)}
-
-
-def _alive(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            return stat.read().split(")")[-1].split()[0] != "Z"
-    except OSError:
-        return False
-
-
 def test_workers_and_their_orphans_die_when_the_mock_is_killed():
     token = uuid.uuid4().hex
     process = subprocess.Popen(
@@ -91,14 +71,14 @@ def test_workers_and_their_orphans_die_when_the_mock_is_killed():
         workers = [int(pid) for pid in process.stdout.readline().split()]
         assert len(workers) == 2, "the functions did not start"
         deadline = time.monotonic() + 30
-        while len(_marked(token)) < 3 and time.monotonic() < deadline:
+        while len(processes_with("REAPER_TEST", token)) < 3 and time.monotonic() < deadline:
             time.sleep(0.1)  # two workers and the grandchild
-        started = _marked(token)
+        started = processes_with("REAPER_TEST", token)
         assert set(workers) <= started and len(started) >= 3
     finally:
         process.send_signal(signal.SIGKILL)
         process.wait()
     deadline = time.monotonic() + 20
-    while _marked(token) and time.monotonic() < deadline:
+    while processes_with("REAPER_TEST", token) and time.monotonic() < deadline:
         time.sleep(0.1)
-    assert _marked(token) == set()
+    assert processes_with("REAPER_TEST", token) == set()

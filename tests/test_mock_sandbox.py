@@ -12,6 +12,7 @@ import uuid
 from pathlib import Path
 
 import pytest
+from process_support import processes_with
 
 from helpers.mock.sandbox import sandbox_problem
 
@@ -108,33 +109,20 @@ def test_a_function_cannot_kill_the_account(mock_account, mock_session, mock_fun
     assert "pids" in again
 
 
-def _marked(token: str) -> set[int]:
-    found = set()
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open(f"/proc/{entry}/environ", "rb") as environ:
-                    if f"SANDBOX_TEST={token}".encode() in environ.read().split(b"\0"):
-                        found.add(int(entry))
-            except OSError:
-                continue
-    return found
-
-
 def test_a_detached_child_goes_with_its_environment(mock_account, mock_session, mock_function):
     token = uuid.uuid4().hex
     client = mock_session.client("lambda")
     name = mock_function(PROBE, Environment={"Variables": {"SANDBOX_TEST": token}})
     _invoke(client, name, {"detach": True})
     deadline = time.monotonic() + 10
-    while len(_marked(token)) < 2 and time.monotonic() < deadline:
+    while len(processes_with("SANDBOX_TEST", token)) < 2 and time.monotonic() < deadline:
         time.sleep(0.1)
-    assert len(_marked(token)) >= 2, "the worker and its detached grandchild"
+    assert len(processes_with("SANDBOX_TEST", token)) >= 2, "the worker and its detached grandchild"
     mock_account.lambda_service.retire(name)
     deadline = time.monotonic() + 10
-    while _marked(token) and time.monotonic() < deadline:
+    while processes_with("SANDBOX_TEST", token) and time.monotonic() < deadline:
         time.sleep(0.1)
-    assert _marked(token) == set()
+    assert processes_with("SANDBOX_TEST", token) == set()
 
 
 def test_a_local_process_cannot_use_an_environments_runtime_api(
