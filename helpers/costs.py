@@ -244,7 +244,7 @@ def plot_cost_curves(
     floor_ms: float | None = None,
     **options: Any,
 ) -> Figure:
-    """Two panels: monthly cost against memory, and against monthly requests (log x), both architectures.
+    """Two panels: monthly cost against memory, and against monthly requests, both architectures (linear axes).
 
     Made through pyplot, so a notebook shows it like the series' other plots.
     """
@@ -276,8 +276,7 @@ def plot_cost_curves(
         title=f"{memory_mb:g} MB, {duration_ms:g} ms per call",
         xlabel="requests per month",
         ylabel="USD per month (after free tier)",
-        xscale="log",
-    )
+    )  # linear axes: the bill is a straight line past the free tier (a log x bent it into a hook)
     by_requests.axvline(FREE_REQUESTS_PER_MONTH, color="grey", linestyle=":", label="free requests")
     for axes in (by_memory, by_requests):
         axes.grid(True, alpha=0.3)
