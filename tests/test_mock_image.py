@@ -385,13 +385,8 @@ def test_a_local_process_cannot_use_a_containers_runtime_api(
     name = image_function()
     client = mock_session.client("lambda")
     _invoke(client, name, EVENT_2017)
-    (environment,) = [
-        env
-        for pool in mock_account.lambda_service._pools.values()
-        for env in pool.environments
-        if env.spec.function_name == name
-    ]
-    url = f"http://{environment._api.address}/2018-06-01/runtime/invocation/next"
+    (environment,) = mock_account.lambda_service.environments(name)
+    url = f"http://{environment.runtime_api}/2018-06-01/runtime/invocation/next"
     if os.geteuid():
         pytest.skip("only root can see whose socket it is (the container's processes are not ours)")
     with pytest.raises(urllib.error.HTTPError) as refused:

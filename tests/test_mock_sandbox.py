@@ -134,13 +134,8 @@ def test_a_local_process_cannot_use_an_environments_runtime_api(
     client = mock_session.client("lambda")
     name = mock_function(PROBE)
     _invoke(client, name, {})  # a warm environment, waiting for its next event
-    (environment,) = [
-        env
-        for pool in mock_account.lambda_service._pools.values()
-        for env in pool.environments
-        if env.spec.function_name == name
-    ]
-    url = f"http://{environment._api.address}/2018-06-01/runtime/invocation/next"
+    (environment,) = mock_account.lambda_service.environments(name)
+    url = f"http://{environment.runtime_api}/2018-06-01/runtime/invocation/next"
     with pytest.raises(urllib.error.HTTPError) as refused:
         urllib.request.urlopen(url, timeout=5)  # before: it waited for (and took) the next event
     assert refused.value.code == 403

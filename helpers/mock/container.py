@@ -272,14 +272,6 @@ class ContainerEnvironment(ExecutionEnvironment):
         return super()._exit_text()
 
 
-def remove_labelled(selector: str) -> int:
-    listed = _docker(["ps", "--all", "--quiet", "--filter", f"label={selector}"])
-    ids = listed.stdout.split()
-    if ids:
-        _docker(["rm", "--force", *ids])
-    return len(ids)
-
-
 def sweep_abandoned_containers() -> int:
     """Remove containers whose mock account's process is gone (killed before its reaper ran)."""
     listed = _docker(

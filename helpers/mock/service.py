@@ -56,6 +56,8 @@ class EnvironmentInfo:
     invocations: int
     tmp_dir: Path
     log_stream: str
+    runtime_api: str
+    """host:port of its Runtime API (AWS_LAMBDA_RUNTIME_API)."""
 
 
 @dataclass
@@ -142,6 +144,7 @@ class LambdaService:
                 env.invocations,
                 env.tmp_dir,
                 env.spec.log_stream,
+                env._api.address,
             )
             for env in envs
         ]
