@@ -19,7 +19,7 @@ import botocore.exceptions
 import pandas as pd
 
 from helpers.ownership import require_owned
-from helpers.session import Account
+from helpers.session import Account, derived_session
 
 DENIED_CODES = ("AccessDenied", "AccessDeniedException", "403", "Forbidden")
 # A new access key is refused with these until IAM has it everywhere (live accounts only).
@@ -163,7 +163,7 @@ def role_session(account: Account, role_name: str) -> boto3.Session:
         credentials = mint_credentials(
             account.account_id, account.region, role_arn, "least-privilege-check"
         )
-        return boto3.Session(
+        return derived_session(
             aws_access_key_id=credentials.access_key_id,
             aws_secret_access_key=credentials.secret_access_key,
             aws_session_token=credentials.session_token,
@@ -183,7 +183,7 @@ def role_session(account: Account, role_name: str) -> boto3.Session:
                 if error.response["Error"]["Code"] != "AccessDenied" or attempt == 9:
                     raise
                 time.sleep(2)
-    return boto3.Session(
+    return derived_session(
         aws_access_key_id=credentials["AccessKeyId"],
         aws_secret_access_key=credentials["SecretAccessKey"],
         aws_session_token=credentials["SessionToken"],
@@ -285,7 +285,7 @@ def scratch_user(
         iam.put_user_policy(
             UserName=user, PolicyName="UnderTest", PolicyDocument=json.dumps(policy)
         )
-        session = boto3.Session(**keys.session_kwargs(), region_name=account.region)
+        session = derived_session(**keys.session_kwargs(), region_name=account.region)
         if not account.settings.is_mock:
             _wait_until_in_effect(session, user, ready_when)
         yield session

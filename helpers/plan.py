@@ -1,8 +1,8 @@
 """Plan mode: what the series would create in a live account, and the calls it would make.
 
 ``python -m helpers.plan`` (``make plan``) prints the resources (with your ``SERIES_PREFIX``),
-the estimated cost, and every creating API call of the series in order — without touching your
-account. It gets the calls by running the series' steps against a private mock account that uses
+the estimated cost, and every creating API call of the series in order, with its AWS CLI v2
+equivalent — without touching your account. It gets the calls by running the series' steps against a private mock account that uses
 the live names and the live route (container image), and recording each creating call.
 """
 
@@ -16,6 +16,7 @@ from typing import Any
 import boto3
 import pandas as pd
 
+from helpers import calls
 from helpers.config import (
     DEFAULT_REGION,
     ConfigurationError,
@@ -25,7 +26,7 @@ from helpers.config import (
     configured_region,
     names_for,
 )
-from helpers.session import Account, _named_parameters, install_hook, is_creating
+from helpers.session import Account, is_creating
 
 PLACEHOLDER_ACCOUNT = "111122223333"
 
@@ -74,25 +75,42 @@ def live_account_id() -> str | None:
         return None
 
 
-def recorded_calls(settings: Settings, names: Names) -> pd.DataFrame:
-    """Run the series' creating steps on a private mock account with live names; record calls."""
+def recorded_calls(
+    settings: Settings, names: Names, account_id: str = PLACEHOLDER_ACCOUNT
+) -> pd.DataFrame:
+    """Run the series' creating steps on a private mock account with live names; record calls.
+
+    ARNs in the commands carry ``account_id`` (yours, or a placeholder), not the mock's.
+    """
     from helpers import deploy, packaging, schedule
     from helpers.catchup import CatchUp
     from helpers.iam import create_user_with_access_key
     from helpers.mock import MockAccount
 
-    calls: list[dict[str, Any]] = []
+    log = calls.CallLog()
+    rows: list[dict[str, Any]] = []
 
-    def record(service: str, operation: str, params: dict[str, Any]) -> None:
-        if is_creating(operation):
-            calls.append(
-                {"service": service, "operation": operation, "target": _named_parameters(params)}
-            )
+    def creating_calls() -> None:
+        for call in log.take():
+            if is_creating(call.operation):
+                target = ", ".join(
+                    f"{name}={value}"
+                    for name, value in call.parameters
+                    if name.endswith(("Name", "Bucket", "Key", "Id")) or name == "Rule"
+                )
+                rows.append(
+                    {
+                        "service": call.service,
+                        "operation": call.operation,
+                        "target": target,
+                        "cli": call.cli.replace(mock.account_id, account_id),
+                    }
+                )
 
     saved = os.environ.get("SERIES_IMAGE_URI")
     with MockAccount(region=settings.region) as mock:
         session = mock.session()
-        install_hook(session, record)
+        calls.record_calls(session, log)
         account = Account(
             settings, session, mock.account_id, "arn:aws:iam::plan:user/you", names, mock
         )
@@ -103,22 +121,33 @@ def recorded_calls(settings: Settings, names: Names) -> pd.DataFrame:
             deploy.upload_model(account, _model_stand_in())
             create_user_with_access_key(account.client("iam"), names.user_name)
             state.role_arn = deploy.setup_role(account).role.arn
-            calls.append(
+            creating_calls()
+            repository = f"repositoryName={names.ecr_repository}"
+            rows.append(
                 {
                     "service": "ecr",
                     "operation": "CreateRepository",
-                    "target": f"repositoryName={names.ecr_repository}",
+                    "target": repository,
+                    "cli": f"aws ecr create-repository --repository-name {names.ecr_repository}",
                 }
             )
-            calls.append({"service": "docker", "operation": "build + push", "target": plan_image})
+            rows.append(
+                {
+                    "service": "docker",
+                    "operation": "build + push",
+                    "target": plan_image,
+                    "cli": "# make image, then docker tag + docker push (docs/container-image.md)",
+                }
+            )
             deploy.ensure_function(account, packaging.build_function_zip(), state.role_arn)
             schedule.ensure_keep_warm_schedule(account)
+            creating_calls()
         finally:
             if saved is None:
                 os.environ.pop("SERIES_IMAGE_URI", None)
             else:
                 os.environ["SERIES_IMAGE_URI"] = saved
-    return pd.DataFrame(calls)
+    return pd.DataFrame(rows)
 
 
 def _model_stand_in():
@@ -167,7 +196,15 @@ def main(argv: list[str] | None = None) -> int:
     print("\nEstimated cost of running the series once:")
     print(estimate.to_string(index=False))
     print("\nCreating calls, in order (notebooks 2-7; counter-examples left out):")
-    print(recorded_calls(settings, names).to_string(index=False))
+    planned = recorded_calls(settings, names, account_id or PLACEHOLDER_ACCOUNT)
+    print(planned.drop(columns="cli").to_string(index=False))
+    print("\nThe same calls as AWS CLI v2 commands (run from the repository's top folder):")
+    print(
+        "\n".join(
+            f"  {command}" if command.startswith("#") else f"  $ {command}"
+            for command in planned["cli"]
+        )
+    )
     return 0
 
 

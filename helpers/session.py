@@ -20,6 +20,7 @@ from typing import Any
 
 import boto3
 
+from helpers import calls
 from helpers.config import Names, Settings, names_for
 
 OPT_IN_VARIABLE = "SERIES_LIVE_CREATE"
@@ -171,11 +172,26 @@ def connect(settings: Settings | None = None) -> Account:
     else:
         mock = None
         session = live_session(settings.region)
+    if calls.switched_on():
+        calls.record_calls(session)
+        calls.show_after_each_cell()
     identity = session.client("sts", region_name=settings.region).get_caller_identity()
     account_id = identity["Account"]
     names = names_for(settings.mode, settings.prefix, account_id if not settings.is_mock else "")
     _current = Account(settings, session, account_id, identity["Arn"], names, mock)
     return _current
+
+
+def derived_session(**kwargs: Any) -> boto3.Session:
+    """A boto3 session for other credentials (a learner's key, an assumed role) in this account.
+
+    Its calls are recorded and shown like the account's own, and in mock mode it reaches the
+    mock account the same way (``AWS_ENDPOINT_URL``).
+    """
+    session = boto3.Session(**kwargs)
+    if calls.switched_on():
+        calls.record_calls(session)
+    return session
 
 
 def current() -> Account | None:
