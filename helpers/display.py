@@ -41,11 +41,27 @@ def identity(account) -> None:
     print(f"Account {account.account_id}, region {account.region}, acting as {account.caller_arn}")
 
 
+PINNED = ("rpy2", "boto3", "moto", "awslambdaric", "pandas")
+"""Packages whose versions the lock pins: the same on every machine that ran ``make setup``."""
+
+
 def versions() -> pd.DataFrame:
-    """Versions of the pieces the series depends on (Python side; R's version comes from R)."""
-    rows = [("Python", platform.python_version())]
-    rows += [(name, version(name)) for name in ("rpy2", "boto3", "moto", "awslambdaric", "pandas")]
+    """Versions of the pinned packages the series depends on (the same wherever setup ran)."""
+    rows = [(name, version(name)) for name in PINNED]
     return pd.DataFrame(rows, columns=["component", "version"]).set_index("component")
+
+
+def this_machine(r_version: str) -> str:
+    """What differs from machine to machine: R, Python and the operating system.
+
+    Printed on one line that starts with ``this machine:``, so that stored outputs compare equal
+    elsewhere (the nbval sanitizer masks that line).
+    """
+    try:
+        system = platform.freedesktop_os_release().get("PRETTY_NAME", platform.system())
+    except OSError:  # not Linux, or no /etc/os-release
+        system = f"{platform.system()} {platform.release()}"
+    return f"this machine: {r_version}; Python {platform.python_version()}; {system}"
 
 
 def coefficients_vs_reference(model: AdmissionModel) -> pd.DataFrame:

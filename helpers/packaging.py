@@ -472,13 +472,43 @@ def glibc_report(lib: Path | None = None) -> dict[str, Any]:
         "newest_required": newest,
         "needs_newer_glibc_than_al2023": needs_newer,
         "verdict": (
-            f"R here needs glibc {newest}, newer than Amazon Linux 2023's {AL2023_GLIBC}: "
+            f"R built for this machine needs a newer glibc than Amazon Linux 2023's {AL2023_GLIBC}: "
             "it cannot run from a zip on today's managed runtimes; use a container image."
             if needs_newer
-            else f"R here needs glibc {newest or '(none found)'}, which AL2023 ({AL2023_GLIBC}) "
-            "provides; other libraries may still be missing there."
+            else f"R built for this machine needs no newer glibc than Amazon Linux 2023's "
+            f"{AL2023_GLIBC}; other libraries may still be missing there."
+        ),
+        "this_machine": (
+            f"this machine: glibc {(local or 'unknown').replace('glibc ', '')}; "
+            f"its R needs glibc {newest or '(none found)'}"
         ),
     }
+
+
+def human_size(size_bytes: float | None) -> str:
+    """A byte count as people read it: ``3.9 KB``, ``37.4 MB`` (1 KB = 1,024 bytes)."""
+    if size_bytes is None or size_bytes != size_bytes:  # None or NaN: not known
+        return "—"
+    for unit, scale in (("MB", MIB), ("KB", 1024)):
+        if size_bytes >= scale:
+            return f"{size_bytes / scale:,.1f} {unit}"
+    return f"{size_bytes:,.0f} bytes"
+
+
+def limits_view(table: pd.DataFrame) -> pd.DataFrame:
+    """:func:`limits_table` for reading: sizes in KB or MB as fits them, shares to 0.1 %.
+
+    (Rounding every size to 0.1 MB shows a 4 KB handler as "0.0 MB".)
+    """
+    view = table.copy()
+    for column in ("zipped MB", "unzipped MB"):
+        view[column.removesuffix(" MB")] = [
+            human_size(None if value is None or value != value else value * MIB)
+            for value in table[column]
+        ]
+    shares = ["% of the 50 MB limit", "% of the 250 MB limit"]
+    view[shares] = view[shares].astype(float).round(1)
+    return view[["item", "zipped", "unzipped", *shares, "fits as zip"]]
 
 
 # --- the container image, read statically ---------------------------------------------------------

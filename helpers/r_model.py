@@ -121,6 +121,12 @@ def r_session() -> Iterator[Any]:
 _functions: dict[str, Any] = {}
 
 
+def r_version() -> str:
+    """This machine's R version (``4.2.2``): ``saveRDS`` bytes differ between R versions."""
+    with r_session() as ro:
+        return ".".join(str(part) for part in ro.r("getRversion()")[0])
+
+
 def _r(name: str) -> Any:
     """An R function from :data:`_R_CODE`, defined once per process (call under the lock)."""
     if not _functions:

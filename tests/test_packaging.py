@@ -217,3 +217,25 @@ def test_a_dockerfile_without_from_is_refused(tmp_path):
     dockerfile.write_text('CMD ["x"]\n')
     with pytest.raises(packaging.PackagingError, match="no FROM"):
         packaging.dockerfile_summary(dockerfile)
+
+
+def test_sizes_read_in_the_unit_that_fits():
+    assert packaging.human_size(3_916) == "3.8 KB"
+    assert packaging.human_size(38_300_000) == "36.5 MB"
+    assert packaging.human_size(512) == "512 bytes"
+    assert packaging.human_size(None) == "—"
+
+
+def test_limits_view_shows_a_small_handler_in_kb_not_as_zero():
+    table = packaging.limits_table({"handler zip": (3_916, 10_405), "R": (None, 74_000_000)})
+    view = packaging.limits_view(table)
+    assert view.loc[0, "zipped"] == "3.8 KB" and view.loc[0, "unzipped"] == "10.2 KB"
+    assert view.loc[1, "zipped"] == "—" and view.loc[1, "unzipped"] == "70.6 MB"
+    assert view.loc[1, "% of the 250 MB limit"] == 28.2
+
+
+@requires_r
+def test_glibc_verdict_names_no_machine_specific_version():
+    report = packaging.glibc_report()
+    assert report["this_machine"].startswith("this machine: glibc ")
+    assert report["newest_required"] not in report["verdict"]

@@ -52,3 +52,36 @@ def test_the_live_hook_lets_reads_through_and_refuses_creation_without_opt_in(mo
         session.refuse_unconfirmed_changes("s3", "CreateBucket", {"Bucket": "b"})
     monkeypatch.setenv(session.OPT_IN_VARIABLE, "yes")
     session.refuse_unconfirmed_changes("s3", "CreateBucket", {"Bucket": "b"})
+
+
+def test_versions_table_holds_only_pinned_packages_and_this_machine_says_the_rest():
+    import platform
+
+    from helpers import display
+
+    table = display.versions()
+    assert list(table.index) == list(display.PINNED)
+    line = display.this_machine("R version 4.9.9")
+    assert line.startswith("this machine: R version 4.9.9; Python ")
+    assert platform.python_version() in line
+
+
+def test_the_sanitizer_masks_exactly_the_this_machine_line():
+    import configparser
+    import re
+
+    from helpers.config import PROJECT_ROOT
+
+    config = configparser.ConfigParser()
+    config.read(PROJECT_ROOT / "notebooks" / "sanitize.cfg")
+    rules = [(config[s]["regex"], config[s]["replace"]) for s in config.sections()]
+
+    def sanitize(text: str) -> str:
+        for pattern, replacement in rules:
+            text = re.sub(pattern, replacement, text)
+        return text
+
+    here = "this machine: R version 4.2.2; Python 3.11.7; Debian 12\nrpy2 3.6.6\n"
+    there = "this machine: R version 4.5.0; Python 3.13.5; Debian 13\nrpy2 3.6.6\n"
+    assert sanitize(here) == sanitize(there)
+    assert sanitize(here) != sanitize(here.replace("rpy2 3.6.6", "rpy2 3.6.9"))
