@@ -8,7 +8,7 @@ export PYTHONDONTWRITEBYTECODE := 1
 export PATH := $(CURDIR)/.venv/bin:$(PATH)
 
 .DEFAULT_GOAL := help
-.PHONY: help setup series test lint format unit nbval notebooks bench mock plan lab lock clean engine image
+.PHONY: help setup series test lint format unit nbval notebooks bench mock plan lab lock clean engine image test-trixie
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -39,6 +39,9 @@ nbval: ## Every notebook compared with its stored outputs (mock mode)
 
 notebooks: setup ## Re-execute the notebooks in mock mode and store their outputs in place
 	@SERIES_MODE=mock $(PY) -m helpers.series --in-place
+
+test-trixie: ## Series + tests on a clean clone of HEAD in a Debian 13 container (WHAT=test|series)
+	@bash scripts/trixie.sh $(or $(WHAT),all)
 
 engine: ## Install docker.io and start dockerd (no bridge network) if no engine runs; needs root
 	@bash scripts/engine.sh

@@ -31,6 +31,15 @@ MSG
 fi
 say "R: $(R --version | head -n 1)"
 
+# 1a. R and Python in the ranges the pins are tested for (helpers/toolchain.py states the rule;
+#     stdlib only, so it runs before .venv exists). Out of range: a message saying what to do.
+#     The Python checked is the one .venv has, or will be created with.
+venv_python=$PYTHON
+[ -x "$VENV/bin/python" ] && venv_python=$VENV/bin/python
+r_version=$(Rscript -e 'cat(as.character(getRversion()))' 2>/dev/null || true)
+"$venv_python" -I helpers/toolchain.py r "${r_version:-unknown}" || exit 1
+"$venv_python" -I helpers/toolchain.py python "$("$venv_python" -c 'import platform; print(platform.python_version())')" || exit 1
+
 # 1b. bubblewrap: the mock account's sandbox for zip functions (Linux; optional elsewhere) ---------
 if [ "$(uname -s)" = Linux ] && ! command -v bwrap >/dev/null 2>&1; then
   if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
@@ -70,8 +79,8 @@ if ! "$VENV/bin/python" -c 'import rpy2.robjects as ro; assert ro.r("1 + 1")[0] 
   cat /tmp/rpy2-check.$$ >&2; rm -f /tmp/rpy2-check.$$
   cat >&2 <<'MSG'
 [setup] rpy2 could not talk to R. Run `.venv/bin/python -m rpy2.situation` to see which R it found.
-        Usual causes: R newer/older than the rpy2 pin supports (see README, "When R or rpy2 misbehave"),
-        or R_HOME pointing to another R.
+        Usual causes: an R outside the range the rpy2 pins are tested for (the rule and what to do:
+        docs/other-machines.md; README, "When R or rpy2 misbehave"), or R_HOME pointing to another R.
 MSG
   exit 1
 fi
