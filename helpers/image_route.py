@@ -18,6 +18,7 @@ import pandas as pd
 
 from helpers.deploy import IMAGE_MEMORY_MB, IMAGE_TIMEOUT_S, function_configuration
 from helpers.invoke import force_cold_start, invoke
+from helpers.lab import function_container
 from helpers.mock.container import engine_problem
 from helpers.session import Account, tags_for
 
@@ -65,9 +66,13 @@ def _measure(account: Account, name: str) -> dict[str, Any]:
 
 
 def _container_facts(account: Account, name: str) -> dict[str, Any]:
-    (environment,) = account.mock.lambda_service.environments(name)
+    if account.mock is not None:
+        (environment,) = account.mock.lambda_service.environments(name)
+        container = f"mock-lambda-{environment.id}"
+    else:  # attached to the Lab session's account, which runs in another process
+        container = function_container(name)
     found = subprocess.run(
-        ["docker", "inspect", f"mock-lambda-{environment.id}"],
+        ["docker", "inspect", container],
         capture_output=True,
         text=True,
         check=True,

@@ -157,12 +157,9 @@ def role_session(account: Account, role_name: str) -> boto3.Session:
     restore_widened_trust(iam, role_name)
     role_arn = iam.get_role(RoleName=role_name)["Role"]["Arn"]
     if account.settings.is_mock:
-        from helpers.mock.roles import check_lambda_can_assume, mint_credentials
+        from helpers.lab import lambda_role_credentials
 
-        check_lambda_can_assume(account.account_id, role_arn)
-        credentials = mint_credentials(
-            account.account_id, account.region, role_arn, "least-privilege-check"
-        )
+        credentials = lambda_role_credentials(account, role_arn, "least-privilege-check")
         return derived_session(
             aws_access_key_id=credentials.access_key_id,
             aws_secret_access_key=credentials.secret_access_key,

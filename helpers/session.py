@@ -164,11 +164,15 @@ def connect(settings: Settings | None = None) -> Account:
         return _current
     use_interpreter_tools()
     if settings.is_mock:
+        from helpers.lab import lab_account_session
         from helpers.mock import start_mock_account
 
-        time_scale = float(os.environ.get(TIME_SCALE_VARIABLE) or DEFAULT_TIME_SCALE)
-        mock = start_mock_account(region=settings.region, time_scale=time_scale)
-        session = mock.session()
+        mock = None
+        session = lab_account_session(settings.region)  # `make lab`: the session's one account
+        if session is None:  # otherwise this kernel's own, started empty
+            time_scale = float(os.environ.get(TIME_SCALE_VARIABLE) or DEFAULT_TIME_SCALE)
+            mock = start_mock_account(region=settings.region, time_scale=time_scale)
+            session = mock.session()
     else:
         mock = None
         session = live_session(settings.region)
