@@ -58,8 +58,8 @@ mock: setup ## Run the mock AWS account in the foreground (prints the variables 
 plan: setup ## Live mode, planned: resources, cost and every creating API call, without making any
 	@$(PY) -m helpers.plan
 
-lab: setup ## Open the series in JupyterLab (mock mode unless SERIES_MODE=live)
-	@$(PY) -m jupyter lab notebooks $(if $(filter 0,$(shell id -u)),--allow-root,)
+lab: setup ## Open the series in JupyterLab; in mock mode one account serves all its kernels and terminals
+	@$(PY) -m helpers.lab $(LAB_ARGS)
 
 lock: ## Re-resolve requirements.in into requirements.lock (in a scratch venv)
 	@bash scripts/lock.sh
