@@ -37,6 +37,8 @@ LEFT_OUT = re.compile(
 )
 """Parameters that change from run to run and don't describe the step: pagination and clocks."""
 MASK = "****"
+ACCESS_KEY_ID = re.compile(r"\b(AKIA|ASIA)[A-Z0-9]{16}\b")
+"""An access key id names a credential: shown as ``AKIA****`` (it also changes on every run)."""
 CLI_SERVICE = {"s3": "s3api"}
 """The CLI's command for a service where it differs from botocore's name (``aws s3`` is the
 high-level file commands; the API operations are under ``aws s3api``)."""
@@ -125,6 +127,8 @@ def describe(model: Any, params: dict[str, Any]) -> Call:
         if shape is None or LEFT_OUT.match(name) or shape.metadata.get("idempotencyToken"):
             continue
         secret = bool(SECRET_PARAMETER.search(name)) and shape.type_name == "string"
+        if isinstance(value, str) and ACCESS_KEY_ID.search(value):
+            value = ACCESS_KEY_ID.sub(lambda found: found.group(1) + MASK, value)
         text = MASK if secret else _plain(value, shape)
         if isinstance(value, str) or shape.type_name in ("integer", "long", "boolean"):
             shown.append((name, _short(text)))

@@ -169,3 +169,15 @@ def test_notebook_5_role_rebuilds_from_the_commands_it_printed(tmp_path):
         "AWSLambdaBasicExecutionRole",
         "ServerlessPOC",
     ]
+
+
+def test_access_key_ids_are_masked(recorded, mock_name):
+    session, log = recorded
+    iam = session.client("iam")
+    user = mock_name("keyuser")
+    iam.create_user(UserName=user)
+    key_id = iam.create_access_key(UserName=user)["AccessKey"]["AccessKeyId"]
+    iam.delete_access_key(UserName=user, AccessKeyId=key_id)
+    deleted = log.take()[-1]
+    assert key_id not in deleted.cli and key_id not in repr(calls.block([deleted]))
+    assert ("AccessKeyId", "AKIA" + calls.MASK) in deleted.parameters
