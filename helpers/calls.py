@@ -37,6 +37,7 @@ LEFT_OUT = re.compile(
 )
 """Parameters that change from run to run and don't describe the step: pagination and clocks."""
 MASK = "****"
+NOT_SENT = "not sent"
 ACCESS_KEY_ID = re.compile(r"\b(AKIA|ASIA)[A-Z0-9]{16}\b")
 """An access key id names a credential: shown as ``AKIA****`` (it also changes on every run)."""
 CLI_SERVICE = {"s3": "s3api"}
@@ -101,7 +102,13 @@ def record_calls(session: Any, log: CallLog = LOG) -> None:
     events = session.events
 
     def before(params: dict[str, Any], model: Any, context: dict[str, Any], **_: Any) -> None:
-        context["series_call"] = log.add(describe(model, params))
+        # "not sent" until the request leaves: a call refused before sending (invalid
+        # parameters, live mode's opt-in) must not look as if AWS had answered it.
+        context["series_call"] = log.add(_with_error(describe(model, params), NOT_SENT))
+
+    def sending(context: dict[str, Any], **_: Any) -> None:
+        if "series_call" in context:
+            log.mark_error(context["series_call"], "")
 
     def after(http_response: Any, parsed: dict[str, Any], context: dict[str, Any], **_: Any):
         status = getattr(http_response, "status_code", 200)
@@ -112,6 +119,7 @@ def record_calls(session: Any, log: CallLog = LOG) -> None:
     # provide-client-params comes before botocore adds its own defaults (checksums, encodings,
     # idempotency tokens), so what is recorded is what the caller asked for, on any botocore.
     events.register("provide-client-params", before, unique_id="series-calls-before")
+    events.register("before-call", sending, unique_id="series-calls-sending")
     events.register("after-call", after, unique_id="series-calls-after")
 
 

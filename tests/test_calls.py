@@ -181,3 +181,29 @@ def test_access_key_ids_are_masked(recorded, mock_name):
     deleted = log.take()[-1]
     assert key_id not in deleted.cli and key_id not in repr(calls.block([deleted]))
     assert ("AccessKeyId", "AKIA" + calls.MASK) in deleted.parameters
+
+
+def test_a_call_stopped_before_sending_says_so(recorded):
+    """Invalid parameters (or live mode's opt-in hook) stop a call before it reaches AWS."""
+    import botocore.exceptions
+
+    session, log = recorded
+    with pytest.raises(botocore.exceptions.ParamValidationError):
+        session.client("iam").get_role(RoleName=7)
+    (call,) = log.take()
+    assert call.error == calls.NOT_SENT
+    assert "-> not sent" in repr(calls.block([call]))
+
+
+def test_a_call_live_mode_refused_is_shown_as_not_sent(mock_account, monkeypatch):
+    from helpers import session as series_session
+
+    monkeypatch.delenv(series_session.OPT_IN_VARIABLE, raising=False)
+    log = calls.CallLog()
+    live_like = mock_account.session()
+    series_session.install_hook(live_like, series_session.refuse_unconfirmed_changes)
+    calls.record_calls(live_like, log)
+    with pytest.raises(series_session.LiveModeNotConfirmed):
+        live_like.client("s3").create_bucket(Bucket="never-made")
+    (call,) = log.take()
+    assert call.name == "s3.CreateBucket" and call.error == calls.NOT_SENT
