@@ -367,6 +367,7 @@ def main(argv: list[str] | None = None) -> int:
         arguments, child = arguments[:at], arguments[at + 1 :]
     parser = argparse.ArgumentParser(
         prog="python -m helpers.lab",
+        allow_abbrev=False,  # a Jupyter option must never be taken for one of ours
         description="Start JupyterLab on the series' notebooks with one mock AWS account that "
         "every kernel and terminal of the session shares (live mode: no account, Jupyter as is). "
         "Options it does not know go to `jupyter lab`; after `--`, a command to run instead.",
