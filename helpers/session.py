@@ -1,8 +1,10 @@
 """The account connection: one boto3 session, whether the account is the mock or a live one.
 
 Notebooks call :func:`connect` and never build clients themselves, so the same cells run in
-both modes. In mock mode the first call starts the embedded account (it lives as long as the
-kernel); in live mode the standard AWS configuration (profile, region, credentials) is used.
+both modes. In mock mode the kernel attaches to the account of its ``make lab`` session, if one
+is advertised (``helpers.lab``), or else starts an embedded account of its own that lives as long
+as the kernel; in live mode the standard AWS configuration (profile, region, credentials) is used.
+Every session records its API calls, and a notebook shows them under each cell (``helpers.calls``).
 
 Live mode is safe by construction: every client of a live session carries a hook that refuses
 any creating or changing API call (``Create*``, ``Put*``, ``Attach*``, ``Update*`` …) until the
