@@ -8,7 +8,7 @@ export PYTHONDONTWRITEBYTECODE := 1
 export PATH := $(CURDIR)/.venv/bin:$(PATH)
 
 .DEFAULT_GOAL := help
-.PHONY: help setup series test lint format unit nbval notebooks bench mock plan lab lock clean engine image test-trixie
+.PHONY: help setup series test lint format unit nbval notebooks bench mock plan lab lock clean engine image test-trixie site site-test
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -42,6 +42,12 @@ notebooks: setup ## Re-execute the notebooks in mock mode and store their output
 
 test-trixie: ## Series + tests on a clean clone of HEAD in a Debian 13 container (WHAT=test|series)
 	@bash scripts/trixie.sh $(or $(WHAT),all)
+
+site: ## The series as a static site in build/site (stored outputs, offline from disk; SITE_NOTEBOOKS=dir)
+	@python3 -m helpers.site build --notebooks $(or $(SITE_NOTEBOOKS),notebooks) --out $(or $(SITE_OUT),build/site)
+
+site-test: site ## The built site in headless Chromium from file://, network off (installs chromium)
+	@python3 -m helpers.site test
 
 engine: ## Install docker.io and start dockerd (no bridge network) if no engine runs; needs root
 	@bash scripts/engine.sh
