@@ -282,6 +282,28 @@ def test_solutions_are_collapsed_until_clicked(visit):
 
 
 @browser
+def test_the_request_log_would_catch_a_remote_asset(tmp_path):
+    """The guard's own check: a page that loads an image from the network shows up in the log."""
+    from playwright.sync_api import sync_playwright
+
+    page_file = tmp_path / "remote.html"
+    page_file.write_text('<img src="http://192.0.2.1/plot.png"><img src="local.png">')
+    requests: list[str] = []
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=["--no-sandbox"]
+        )
+        context = chromium.new_context(offline=True)
+        context.on("request", lambda request: requests.append(request.url))
+        context.new_page().goto(page_file.as_uri(), wait_until="load")
+        chromium.close()
+    assert "http://192.0.2.1/plot.png" in requests
+    assert [url for url in requests if urlparse(url).scheme not in LOCAL_SCHEMES] == [
+        "http://192.0.2.1/plot.png"
+    ]
+
+
+@browser
 def test_no_request_leaves_the_machine(visit):
     assert visit["requests"], "no request was recorded at all"
     remote = [url for url in visit["requests"] if urlparse(url).scheme not in LOCAL_SCHEMES]
