@@ -8,7 +8,7 @@ export PYTHONDONTWRITEBYTECODE := 1
 export PATH := $(CURDIR)/.venv/bin:$(PATH)
 
 .DEFAULT_GOAL := help
-.PHONY: help setup series test lint format unit nbval notebooks bench mock plan lab lock clean engine image test-trixie site site-test
+.PHONY: help setup series test lint format unit nbval notebooks bench mock plan lab lock clean engine image learner test-trixie site site-test
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -48,6 +48,9 @@ site: ## The series as a static site in build/site (stored outputs, offline from
 
 site-test: site ## The built site in headless Chromium from file://, network off (installs chromium)
 	@python3 -m helpers.site test
+
+learner: setup ## Learner copies of the notebooks in build/learner: solutions removed, outputs cleared
+	@$(PY) -m helpers.exercises --learner build/learner
 
 engine: ## Install docker.io and start dockerd (no bridge network) if no engine runs; needs root
 	@bash scripts/engine.sh
