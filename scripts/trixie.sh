@@ -75,14 +75,21 @@ pip_setting() { # $1 = pip option name: PIP_<NAME> from the environment, else pi
   if [ -n "${!variable:-}" ]; then printf '%s' "${!variable}"; return; fi
   python3 -m pip config get "global.$1" 2>/dev/null || true
 }
-run_args=(--rm --network host --env LANG=C.UTF-8 --env TZ=UTC)
-# bubblewrap (the mock's sandbox) needs, as root in a container: CAP_SYS_ADMIN (new PID/IPC/UTS
-# and mount namespaces, its mounts), and a seccomp filter that lets it call pivot_root, which
-# Docker's default profile refuses ("bwrap: pivot_root: Operation not permitted"). Seen on
-# dockerd 20.10: no flag -> "Creating new namespace failed"; SYS_ADMIN alone -> pivot_root
-# refused; seccomp=unconfined alone -> namespaces refused; both -> works. Not --privileged: it
-# also hands over every device and capability (and some hosts refuse it: "unable to apply caps").
-run_args+=(--cap-add SYS_ADMIN --security-opt seccomp=unconfined)
+# Full assertion diffs in the logs (nbval's cell differences are otherwise cut short).
+run_args=(--rm --network host --env LANG=C.UTF-8 --env TZ=UTC --env "PYTEST_ADDOPTS=-o verbosity_assertions=2")
+# Root in a container is not root on a machine; the mock account needs two things of root:
+# - bubblewrap (the sandbox of zip functions) creates PID/IPC/UTS and mount namespaces: that
+#   needs CAP_SYS_ADMIN, and a seccomp filter that allows pivot_root, which Docker's default
+#   profile refuses. Seen on dockerd 20.10: no flag -> "Creating new namespace failed";
+#   SYS_ADMIN alone -> "pivot_root: Operation not permitted"; seccomp=unconfined alone ->
+#   namespaces refused; both -> works.
+# - the Runtime API answers only the environment's own worker, found by reading the worker's
+#   /proc/PID/fd (helpers/mock/peers.py). The worker runs as uid 993, and reading another
+#   user's descriptors needs CAP_SYS_PTRACE, which Docker drops: without it every zip invoke
+#   fails with "Runtime exited with error" (the worker is refused its next invocation).
+# Not --privileged: it also hands over every device and capability, and some hosts refuse it
+# ("unable to apply caps").
+run_args+=(--cap-add SYS_ADMIN --cap-add SYS_PTRACE --security-opt seccomp=unconfined)
 index=$(pip_setting index-url)
 [ -n "$index" ] && run_args+=(--env "PIP_INDEX_URL=$index")
 extra=""
@@ -135,28 +142,60 @@ set -e
 elapsed=$((SECONDS - started))
 for step in "${steps[@]}"; do cp -f "$WORK/repo/build/$step.log" "$WORK/$step.log" 2>/dev/null || true; done
 
-# 5. Summary -----------------------------------------------------------------------------------
-overall=PASS
+# 5. Summary: per command PASS/FAIL, pytest's totals, what failed, why tests skipped ---------------
 echo
 echo "== Debian 13 (trixie) container, commit $commit, $((elapsed / 60)) min $((elapsed % 60)) s"
-for step in "${steps[@]}"; do
-  line=$(grep -E "^$step " "$WORK/repo/build/steps.txt" 2>/dev/null | tail -n 1 || true)
-  if [ -z "$line" ]; then
-    printf '  make %-7s FAIL  (did not finish: see %s/%s.log; timeout %s)\n' "$step" "$WORK" "$step" "$TIMEOUT"
-    overall=FAIL
-    continue
-  fi
-  read -r _ code seconds <<<"$line"
-  verdict=PASS
-  [ "$code" = 0 ] || { verdict=FAIL; overall=FAIL; }
-  printf '  make %-7s %s  (%s s, exit %s; log %s/%s.log)\n' "$step" "$verdict" "$seconds" "$code" "$WORK" "$step"
-  if [ "$step" = test ]; then # pytest's closing lines: unit tests first, then nbval
-    grep -E "^(=+ )?[0-9]+ (passed|failed|error)|^FAILED|^ERROR|^SKIPPED" "$WORK/test.log" | sed 's/^/      /' | head -n 40 || true
-  fi
-done
-if [ -s "$WORK/repo/build/unpinned.txt" ]; then
-  echo "  installed but not pinned by requirements.lock (resolved on Python 3.13 only):"
-  sed 's/^/      /' "$WORK/repo/build/unpinned.txt"
-fi
-echo "== $overall"
-[ "$overall" = PASS ]
+python3 - "$WORK" "$TIMEOUT" "${steps[@]}" <<'PY'
+import re, sys
+from collections import Counter
+from pathlib import Path
+
+work, timeout, steps = Path(sys.argv[1]), sys.argv[2], sys.argv[3:]
+ansi = re.compile(r"\x1b\[[0-9;]*m")
+done = {}
+for line in (work / "repo/build/steps.txt").read_text().splitlines() if (work / "repo/build/steps.txt").exists() else []:
+    step, code, seconds = line.split()
+    done[step] = (int(code), seconds)
+ok = True
+for step in steps:
+    log = work / f"{step}.log"
+    text = ansi.sub("", log.read_text(errors="replace")) if log.exists() else ""
+    if step not in done:
+        print(f"  make {step:<7} FAIL  (did not finish, timeout {timeout}: see {log})")
+        ok = False
+        continue
+    code, seconds = done[step]
+    ok &= code == 0
+    print(f"  make {step:<7} {'PASS' if code == 0 else 'FAIL'}  ({seconds} s, exit {code}; log {log})")
+    for total in re.findall(r"^=*\s*(\d+ (?:passed|failed|error)[^\n]*? in [\d.]+s[^\n=]*)", text, re.M):
+        print(f"      pytest: {total.strip()}")
+    failed = re.findall(r"^_{3,} (.+?) _{3,}$", text, re.M)  # the FAILURES section's headers
+    failed = list(dict.fromkeys(failed))
+    for name in failed[:40]:
+        print(f"      FAILED {name}")
+    if len(failed) > 40:
+        print(f"      ... and {len(failed) - 40} more (all in {work}/failed.txt)")
+    if step == "test":
+        (work / "failed.txt").write_text("".join(f"{name}\n" for name in failed))
+        # each notebook cell's difference, stored output against this machine's, for reading
+        sections = re.split(r"^_{3,} (notebooks/\S+::Cell \d+) _{3,}$", text, flags=re.M)
+        diffs = [
+            f"#### {name}\n" + "\n".join(body.split("Traceback:", 1)[-1].strip().splitlines()[:60])
+            for name, body in zip(sections[1::2], sections[2::2])
+        ]
+        (work / "nbval-diffs.txt").write_text("\n\n".join(diffs) + "\n")
+        if diffs:
+            print(f"      nbval differences, cell by cell: {work}/nbval-diffs.txt")
+    for match in re.finditer(r"^\s+(failed)\s+[\d.]+ s\s+(\S+)", text, re.M):  # make series
+        print(f"      FAILED {match.group(2)}")
+    reasons = Counter(m.group(1) for m in re.finditer(r"^SKIPPED \[\d+\] [^:]+:\d+: (.*)$", text, re.M))
+    for reason, count in reasons.items():
+        print(f"      skipped {count}: {reason[:160]}")
+unpinned = work / "repo/build/unpinned.txt"
+if unpinned.exists() and unpinned.read_text().strip():
+    print("  installed but not pinned by requirements.lock (resolved on this Python only):")
+    for line in unpinned.read_text().split():
+        print(f"      {line}")
+print(f"== {'PASS' if ok else 'FAIL'}")
+sys.exit(0 if ok else 1)
+PY
