@@ -20,7 +20,7 @@ The steps, each a function below so the tests can call them alone:
 2. :func:`ensure_venv` — ``.venv-site`` with the pinned site tooling (reinstalled only when
    ``requirements-site.txt`` changes).
 3. :func:`stage` — a copy of the sources under ``build/site-src``: notebooks with their
-   ``solution`` cells mapped to myst-nb's ``hide-input`` (collapsed), a generated index, the
+   ``solution`` cells tagged with myst-nb's ``hide-cell`` (collapsed), a generated index, the
    README and the docs. ``notebooks/`` itself is never written.
 4. :func:`ensure_mathjax`, then ``sphinx-build``, then :func:`external_assets`: any ``<script>``,
    ``<link>``, ``<img>`` or CSS ``url()`` that would load from the network fails the build.
@@ -59,7 +59,7 @@ SITE_DIR = BUILD_DIR / "site"
 CACHE_DIR = BUILD_DIR / "site-cache"
 
 SOLUTION_TAG = "solution"
-HIDE_INPUT_TAG = "hide-input"
+HIDE_TAG = "hide-cell"
 SOLUTION_PROMPT_SHOW = "Show the solution"
 SOLUTION_PROMPT_HIDE = "Hide the solution"
 
@@ -216,18 +216,20 @@ def summarize(path: Path, notebook: dict) -> NotebookSummary:
 
 
 def collapse_solutions(notebook: dict) -> dict:
-    """A copy in which every ``solution`` cell carries myst-nb's ``hide-input`` tag.
+    """A copy in which every ``solution`` cell carries myst-nb's ``hide-cell`` tag.
 
-    myst-nb renders such a cell's code inside a closed ``<details>`` whose summary is set per cell
-    ("Show the solution"), so a reader tries the exercise before seeing the answer.
+    myst-nb renders such a cell — code *and* output — inside one closed ``<details>`` whose
+    summary is set per cell ("Show the solution"), so a reader tries the exercise before seeing
+    the answer. ``hide-input`` would leave the output in view, and a solution's output (the call
+    block of notebook 7's, "attached ServerlessPOC to ServerlessPOCNoS3") gives the answer away.
     """
     staged = copy.deepcopy(notebook)
     for cell in staged.get("cells", []):
         metadata = cell.setdefault("metadata", {})
         tags = metadata.get("tags", [])
         if cell.get("cell_type") == "code" and SOLUTION_TAG in tags:
-            if HIDE_INPUT_TAG not in tags:
-                metadata["tags"] = [*tags, HIDE_INPUT_TAG]
+            if HIDE_TAG not in tags:
+                metadata["tags"] = [*tags, HIDE_TAG]
             metadata.setdefault("mystnb", {}).update(
                 code_prompt_show=SOLUTION_PROMPT_SHOW, code_prompt_hide=SOLUTION_PROMPT_HIDE
             )

@@ -42,3 +42,6 @@ html_theme_options = {
 html_last_updated_fmt = None
 html_copy_source = False
 html_show_sourcelink = False
+# Search works from disk (searchindex.js is a script); its result snippets would fetch() each
+# page, which a file:// page may not do, so the results list titles without snippets.
+html_show_search_summary = False

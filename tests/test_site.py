@@ -105,7 +105,7 @@ def test_staging_collapses_solutions_and_leaves_notebooks_alone(tmp_path):
         staged = json.loads((tmp_path / "src" / "notebooks" / path.name).read_text())
         for cell in staged["cells"]:
             tags = cell.get("metadata", {}).get("tags", [])
-            assert (site.SOLUTION_TAG in tags) == (site.HIDE_INPUT_TAG in tags), path.name
+            assert (site.SOLUTION_TAG in tags) == (site.HIDE_TAG in tags), path.name
     index = (tmp_path / "src" / "index.md").read_text()
     assert "{{" not in index
     for summary in summaries:
@@ -133,7 +133,7 @@ CHROMIUM = shutil.which("chromium")
 INDEX = site.SITE_DIR / "index.html"
 LOCAL_SCHEMES = {"file", "data", "blob", "about"}
 SOLUTION_BLOCK = ".tag_solution > details.above-input"
-"""myst-nb's collapsed input of a ``hide-input`` cell (its output may hold <details> of its own)."""
+"""myst-nb's collapsed ``hide-cell`` block (a solution's output may hold <details> of its own)."""
 
 
 def _browser_missing() -> str:
@@ -214,10 +214,14 @@ def visit():
                     page.locator(".tag_solution .cell_input").nth(i).is_visible()
                     for i in range(solutions.count())
                 ),
+                "solution_output_visible": sum(
+                    page.locator(".tag_solution .cell_output").nth(i).is_visible()
+                    for i in range(page.locator(".tag_solution .cell_output").count())
+                ),
                 "notebook": is_notebook,
             }
             if solutions.count():
-                solutions.first.locator("summary").click()
+                solutions.first.locator(":scope > summary").click()
                 record["pages"][relative]["opens_on_click"] = page.locator(
                     ".tag_solution .cell_input"
                 ).first.is_visible()
@@ -226,6 +230,11 @@ def visit():
                 break
             following.first.click()
             page.wait_for_load_state("load")
+        page.goto((INDEX.parent / "search.html").as_uri() + "?q=rpy2", wait_until="load")
+        page.wait_for_selector("ul.search li", timeout=20_000)
+        record["search"] = page.eval_on_selector_all(
+            "ul.search li a", "links => links.map(a => a.textContent)"
+        )
         chromium.close()
     return record
 
@@ -252,6 +261,11 @@ def test_next_links_reach_every_notebook_and_docs_page_in_order(visit):
 
 
 @browser
+def test_search_works_from_disk(visit):
+    assert any("The model in R" in title for title in visit["search"]), visit["search"]
+
+
+@browser
 def test_plots_render(visit):
     images = [img for seen in visit["pages"].values() for img in seen["images"]]
     broken = [src for src, width in images if not width]
@@ -274,7 +288,9 @@ def test_solutions_are_collapsed_until_clicked(visit):
             continue
         stem = relative.removeprefix("notebooks/").removesuffix(".html")
         assert seen["solutions"] == _solutions(stem), f"{relative}: solution cells not collapsed"
-        assert seen["solutions_open"] == 0 and seen["solution_code_visible"] == 0, relative
+        assert seen["solutions_open"] == 0, f"{relative}: a solution is open"
+        assert seen["solution_code_visible"] == 0, f"{relative}: a solution's code shows"
+        assert seen["solution_output_visible"] == 0, f"{relative}: a solution's output shows"
         if seen["solutions"]:
             assert seen["opens_on_click"], f"{relative}: a solution does not open when clicked"
         total += seen["solutions"]
