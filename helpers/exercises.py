@@ -334,6 +334,30 @@ def check_role_repaired(account: Any, invoke_timeout_s: float | None = None) -> 
     return f"Done: {names.no_s3_function} answers (result {result}) with its repaired role."
 
 
+def undo_role_repair(account: Any) -> list[str]:
+    """Notebook 7: detach what an earlier run's repair attached to the no-S3 role.
+
+    Why: in a live account the role outlives the kernel; if a run stopped between the repair and
+    the clean-up, the counter-example would start repaired and could not fail as it must. Returns
+    the ARNs detached (none in mock mode, where each kernel starts with an empty account).
+    """
+    from helpers.iam import BASIC_EXECUTION_POLICY_ARN
+    from helpers.iam.roles import attached_policy_arns
+    from helpers.ownership import require_owned
+
+    iam = account.client("iam")
+    role = account.names.no_s3_role
+    try:
+        attached = attached_policy_arns(iam, role)
+    except iam.exceptions.NoSuchEntityException:
+        return []
+    require_owned(account, "IAM role", role)
+    extra = [arn for arn in attached if arn != BASIC_EXECUTION_POLICY_ARN]
+    for arn in extra:
+        iam.detach_role_policy(RoleName=role, PolicyArn=arn)
+    return extra
+
+
 def _until(call: Callable[[], Any], done: Callable[[Any], bool], timeout_s: float) -> Any:
     """``call()`` until ``done(answer)`` or ``timeout_s`` passed; the last answer."""
     deadline = time.monotonic() + timeout_s

@@ -318,6 +318,33 @@ def test_nb7_waits_in_live_mode_then_reports_the_function_error(role_and_functio
     assert "still answers" in message
 
 
+def test_nb7_undo_role_repair_leaves_only_logging(mock_session, monkeypatch):
+    """A repair left by an earlier (live) run comes off, so the counter-example fails again."""
+    from helpers.iam import BASIC_EXECUTION_POLICY_ARN
+
+    monkeypatch.setattr("helpers.ownership.require_owned", lambda *arguments: None)
+    iam = mock_session.client("iam")
+    account = SimpleNamespace(names=NAMES, client=lambda service: iam)
+    assert exercises.undo_role_repair(account) == []  # no role yet: nothing to do
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"Service": "lambda.amazonaws.com"},
+                "Action": "sts:AssumeRole",
+            }
+        ],
+    }
+    iam.create_role(RoleName=NAMES.no_s3_role, AssumeRolePolicyDocument=json.dumps(trust))
+    repair = iam.create_policy(PolicyName="RepairLeftBehind", PolicyDocument=json.dumps(FIXED))
+    for arn in (BASIC_EXECUTION_POLICY_ARN, repair["Policy"]["Arn"]):
+        iam.attach_role_policy(RoleName=NAMES.no_s3_role, PolicyArn=arn)
+    assert exercises.undo_role_repair(account) == [repair["Policy"]["Arn"]]
+    left = iam.list_attached_role_policies(RoleName=NAMES.no_s3_role)["AttachedPolicies"]
+    assert [policy["PolicyArn"] for policy in left] == [BASIC_EXECUTION_POLICY_ARN]
+
+
 # notebook 8: the traffic profile
 
 
@@ -377,6 +404,7 @@ def executed_learner_copies(tmp_path_factory) -> dict[str, nbformat.NotebookNode
     folder = tmp_path_factory.mktemp("learner")
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("SERIES_MODE", "mock")
+        patch.delenv("SERIES_MOCK_ACCOUNT", raising=False)  # a Lab terminal's shared account
         patch.setenv("SERIES_BUILD_DIR", str(folder / "build"))
         patch.setenv("RPY2_CFFI_MODE", os.environ.get("RPY2_CFFI_MODE", "ABI"))
         paths = exercises.write_learner_copies(folder, EXERCISE_NOTEBOOKS)
