@@ -267,10 +267,10 @@ def in_a_terminal(command: str) -> str:
 
 
 # -- the launcher (``python -m helpers.lab``) -------------------------------------------------------
-def jupyter_command(extra: list[str]) -> list[str]:
-    """``jupyter lab notebooks`` with this interpreter (``--allow-root`` when run as root)."""
+def jupyter_command(extra: list[str], folder: str = "notebooks") -> list[str]:
+    """``jupyter lab FOLDER`` with this interpreter (``--allow-root`` when run as root)."""
     root = ["--allow-root"] if hasattr(os, "geteuid") and os.geteuid() == 0 else []
-    return [sys.executable, "-m", "jupyter", "lab", "notebooks", *root, *extra]
+    return [sys.executable, "-m", "jupyter", "lab", folder, *root, *extra]
 
 
 def _dies_with_launcher(command: list[str]) -> list[str]:
@@ -385,13 +385,24 @@ def main(argv: list[str] | None = None) -> int:
         default=300.0,
         help="seconds an idle execution environment stays warm",
     )
+    parser.add_argument(
+        "--notebooks",
+        default="notebooks",
+        help="the folder to open (default: notebooks; the learner copies: build/learner)",
+    )
     known, jupyter_options = parser.parse_known_args(arguments)
+    if not os.path.isdir(known.notebooks):
+        _say(
+            f"{known.notebooks} is not a folder here. The series' notebooks are in notebooks/; "
+            "learner copies are written by `make learner` to build/learner."
+        )
+        return 2
     if child and jupyter_options:
         parser.error(
             f"options {' '.join(jupyter_options)} would go to `jupyter lab`, but `--` replaced it "
             f"with `{' '.join(child)}`; put them after `--` instead."
         )
-    command = child or jupyter_command(jupyter_options)
+    command = child or jupyter_command(jupyter_options, known.notebooks)
     try:
         mode = current_mode()
         region = configured_region(mode)

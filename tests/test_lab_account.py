@@ -335,3 +335,9 @@ def test_jupyter_is_the_default_child_with_allow_root_only_for_root():
     assert command[:5] == [sys.executable, "-m", "jupyter", "lab", "notebooks"]
     assert ("--allow-root" in command) == (os.geteuid() == 0)
     assert command[-1] == "--no-browser"
+
+
+def test_the_learner_copies_open_with_notebooks_and_a_missing_folder_is_named(capsys):
+    assert lab.jupyter_command([], "build/learner")[4] == "build/learner"
+    assert lab.main(["--notebooks", "no/such/folder", "--", "true"]) == 2
+    assert "no/such/folder is not a folder here" in capsys.readouterr().err
