@@ -8,7 +8,7 @@ export PYTHONDONTWRITEBYTECODE := 1
 export PATH := $(CURDIR)/.venv/bin:$(PATH)
 
 .DEFAULT_GOAL := help
-.PHONY: help setup series test lint format unit nbval notebooks bench mock plan lab lock clean engine image learner test-trixie site site-test
+.PHONY: help setup series test lint format unit nbval notebooks bench mock plan lab lock clean engine image learner test-trixie site site-test doctor participant-policy
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -66,6 +66,12 @@ mock: setup ## Run the mock AWS account in the foreground (prints the variables 
 
 plan: setup ## Live mode, planned: resources, cost and every creating API call, without making any
 	@$(PY) -m helpers.plan
+
+doctor: ## Pre-flight check in seconds, no side effects: Python, R, rpy2, disk, ports, Docker, mode, live caller/prefix/policy
+	@if [ -x "$(PY)" ]; then $(PY) -m helpers.doctor; else echo "[doctor] $(PY) does not exist yet (make setup makes it): checking with python3"; python3 -m helpers.doctor; fi
+
+participant-policy: setup ## The IAM policy a workshop participant needs (PREFIX=name), from the series' recorded calls
+	@$(PY) -m helpers.participant_policy --prefix "$(or $(PREFIX),$(SERIES_PREFIX))" --output "build/participant-policy/$(or $(PREFIX),$(SERIES_PREFIX)).json"
 
 lab: setup ## Open the series in JupyterLab; in mock mode one account serves all its kernels and terminals
 	@$(PY) -m helpers.lab $(LAB_ARGS)
