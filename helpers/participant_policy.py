@@ -103,15 +103,26 @@ ACTION_TABLE: dict[tuple[str, str], tuple[ActionRule, ...]] = {
         ),
         ActionRule(
             ("lambda:TagResource",),
-            TAG_ON_CREATE.format("https://docs.aws.amazon.com/lambda/latest/dg/tagging.html"),
+            TAG_ON_CREATE.format(
+                "https://docs.aws.amazon.com/lambda/latest/dg/configuration-tags.html"
+            ),
             when="Tags",
             replaces=False,
         ),
         ActionRule(
             ("ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"),
-            "https://docs.aws.amazon.com/lambda/latest/dg/images-create.html (Amazon ECR "
+            "https://docs.aws.amazon.com/lambda/latest/dg/images-create.html"
+            "#configuration-images-permissions (Amazon ECR "
             "permissions: the caller of CreateFunction must be able to read the image)",
             when="ImageUri",
+            replaces=False,
+        ),
+    ),
+    ("lambda", "GetFunction"): (
+        ActionRule(
+            ("lambda:ListTags",),
+            "https://docs.aws.amazon.com/lambda/latest/dg/configuration-tags.html (for a tagged "
+            "function, GetFunction also needs lambda:ListTags; the series tags every function)",
             replaces=False,
         ),
     ),
@@ -159,7 +170,8 @@ ACTION_TABLE: dict[tuple[str, str], tuple[ActionRule, ...]] = {
         ActionRule(
             ("ecr:TagResource",),
             TAG_ON_CREATE.format(
-                "https://docs.aws.amazon.com/AmazonECR/latest/userguide/ecr-using-tags.html"
+                "https://docs.aws.amazon.com/AmazonECR/latest/userguide/"
+                "ecr-supported-iam-actions-tagging.html"
             ),
             when="tags",
             replaces=False,
@@ -168,9 +180,9 @@ ACTION_TABLE: dict[tuple[str, str], tuple[ActionRule, ...]] = {
     ("events", "PutRule"): (
         ActionRule(
             ("events:TagResource",),
-            TAG_ON_CREATE.format(
-                "https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-tagging.html"
-            ),
+            "https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_TagResource.html "
+            "(PutRule's own page does not say it; included on the tag-on-create rule the other "
+            "services document, and limited to the prefix's rules)",
             when="Tags",
             replaces=False,
         ),
