@@ -139,30 +139,30 @@ def _stored_commands(notebook: Path, verbs: tuple[str, ...]) -> list[str]:
     return commands
 
 
-def test_notebook_5_role_rebuilds_from_the_commands_it_printed(tmp_path):
-    """Run the creating IAM commands notebook 5 shows, with the aws CLI, on a fresh account."""
-    from helpers.mock import MockAccount
-
+def test_notebook_5_role_rebuilds_from_the_commands_it_printed(mock_account):
+    """Run the creating IAM commands notebook 5 shows, with the aws CLI, on an account without it."""
+    mock = mock_account
     notebook = PROJECT_ROOT / "notebooks" / "05_role_creation.ipynb"
     verbs = ("aws iam create-policy", "aws iam create-role", "aws iam attach-role-policy")
     commands = [c for c in _stored_commands(notebook, verbs) if "ServerlessPOCNoTrust" not in c]
     assert any(c.startswith("aws iam create-role --role-name ServerlessPOC ") for c in commands)
-    with MockAccount(sandbox=False) as mock:
-        env = {**os.environ, **mock.environment()}
-        for command in commands:
-            done = subprocess.run(
-                [AWS_CLI, *shlex.split(command)[1:]],
-                cwd=PROJECT_ROOT,
-                env=env,
-                capture_output=True,
-                text=True,
-                timeout=120,
-                check=False,
-            )
-            assert done.returncode == 0, (command, done.stderr)
-        iam = mock.session().client("iam")
-        role = iam.get_role(RoleName="ServerlessPOC")["Role"]
-        attached = iam.list_attached_role_policies(RoleName="ServerlessPOC")["AttachedPolicies"]
+    iam = mock.session().client("iam")
+    with pytest.raises(iam.exceptions.NoSuchEntityException):
+        iam.get_role(RoleName="ServerlessPOC")
+    env = {**os.environ, **mock.environment()}
+    for command in commands:
+        done = subprocess.run(
+            [AWS_CLI, *shlex.split(command)[1:]],
+            cwd=PROJECT_ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert done.returncode == 0, (command, done.stderr)
+    role = iam.get_role(RoleName="ServerlessPOC")["Role"]
+    attached = iam.list_attached_role_policies(RoleName="ServerlessPOC")["AttachedPolicies"]
     trust = role["AssumeRolePolicyDocument"]
     assert trust == json.loads(TRUST) or json.loads(trust) == json.loads(TRUST)
     assert sorted(policy["PolicyName"] for policy in attached) == [
