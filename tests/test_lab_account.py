@@ -341,3 +341,19 @@ def test_the_learner_copies_open_with_notebooks_and_a_missing_folder_is_named(ca
     assert lab.jupyter_command([], "build/learner")[4] == "build/learner"
     assert lab.main(["--notebooks", "no/such/folder", "--", "true"]) == 2
     assert "no/such/folder is not a folder here" in capsys.readouterr().err
+
+
+def test_make_targets_never_inherit_a_lab_sessions_account():
+    """`make test` typed in a Lab terminal must not run notebook 9's cleanup on the Lab's account."""
+    from helpers.config import PROJECT_ROOT
+
+    done = subprocess.run(
+        ["make", "-s", "--eval", 'probe: ; @echo "[$$SERIES_MOCK_ACCOUNT]"', "probe"],
+        cwd=PROJECT_ROOT,
+        env={**os.environ, lab.SHARED_ACCOUNT_VARIABLE: "http://127.0.0.1:9"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    assert done.stdout.strip() == "[]"
