@@ -696,6 +696,25 @@ def series_steps(
         deploy.ensure_function(account, packaging.build_function_zip(), state["role_arn"])
         pass_role.pass_role_lesson(account, state["role_arn"])
 
+    def rerun_after_a_change() -> None:  # the series was updated mid-workshop, then re-run
+        from helpers import registry
+
+        plan = registry.image_plan(account)
+        changed = {**FAKE_MANIFEST, "config": {"digest": "sha256:" + "1" * 64}}
+        account.client("ecr").put_image(
+            repositoryName=plan.repository, imageManifest=json.dumps(changed), imageTag="changed"
+        )
+        os.environ["SERIES_IMAGE_URI"] = plan.uri.rsplit(":", 1)[0] + ":changed"
+        try:  # a new image: UpdateFunctionCode
+            deploy.ensure_function(account, packaging.build_function_zip(), state["role_arn"])
+        finally:
+            os.environ.pop("SERIES_IMAGE_URI", None)
+        deploy.ensure_function(account, packaging.build_function_zip(), state["role_arn"])
+        document = iam_tools.load_policy("serverless_poc", names)
+        edited = {**document, "Statement": [{**document["Statement"][0], "Sid": "Changed"}]}
+        for version in (edited, document):  # a changed policy: CreatePolicyVersion
+            iam_tools.ensure_policy(iam, names.policy_name, version)
+
     def invoke_and_read_logs() -> None:  # notebooks 6-8
         import botocore.exceptions
 
@@ -750,6 +769,7 @@ def series_steps(
         ("the role's own session (notebook 5)", role_session),
         ("a role Lambda cannot assume (notebook 5)", untrusted_role),
         ("configuration changes and iam:PassRole (notebook 6)", reconfigure),
+        ("a re-run after the series changed (new image, changed policy)", rerun_after_a_change),
         ("invoking and reading the logs (notebooks 6-8)", invoke_and_read_logs),
         ("the role without the model (notebook 7)", counter_example_without_s3),
         ("the keep-warm schedule (notebook 7)", keep_warm),
