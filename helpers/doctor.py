@@ -116,6 +116,15 @@ def check_r() -> Iterable[Line]:
             "then open a new terminal.",
         )
         return
+    except (RuntimeError, subprocess.TimeoutExpired) as error:
+        yield Line(
+            FAIL,
+            "R",
+            f"Rscript is on PATH but does not answer ({error})",
+            "Run `Rscript -e 'getRversion()'` to see R's own error; a broken or half-installed "
+            "R is best reinstalled (`make setup` on Debian/Ubuntu, or conda).",
+        )
+        return
     verdict = toolchain.check_r(version)
     pins = " ".join(f"{name}=={pin}" for name, pin in toolchain.TESTED_RPY2.items())
     oldest, newest = toolchain.R_OLDEST, toolchain.R_NEWEST

@@ -74,6 +74,16 @@ def test_without_r_docker_or_bubblewrap_on_path_it_says_what_to_install(monkeypa
     assert "there is no `docker` command" in printed
 
 
+def test_an_r_that_does_not_answer_is_red_with_what_to_try(monkeypatch, tmp_path):
+    fake = tmp_path / "Rscript"
+    fake.write_text("#!/bin/sh\necho 'Fatal error: R home directory is not defined' >&2\nexit 2\n")
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", str(tmp_path))
+    (line,) = doctor.check_r()
+    assert line.status == doctor.FAIL
+    assert "R home directory is not defined" in line.detail and "Rscript -e" in line.fix
+
+
 def test_live_mode_without_credentials_is_red_and_says_how_to_configure(monkeypatch, tmp_path):
     for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"):
         monkeypatch.delenv(name, raising=False)
