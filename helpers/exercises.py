@@ -48,6 +48,35 @@ class ExerciseNotDone(AssertionError):
     """The attempt does not do what the exercise asks yet; the message says what to fix."""
 
 
+def _show_without_traceback(
+    shell: Any, etype: type, value: BaseException, tb: Any, tb_offset: Any = None
+) -> list[str]:
+    """IPython shows an unfinished exercise as its message alone: the frames inside the check
+    say nothing a learner can act on. The cell still fails (nbval, the learner-copy test)."""
+    lines = [
+        f"{etype.__name__}: {line}" if i == 0 else line
+        for i, line in enumerate(str(value).splitlines() or [""])
+    ]
+    shell._showtraceback(etype, value, lines)
+    return lines
+
+
+def show_messages_plainly() -> bool:
+    """In IPython, show :class:`ExerciseNotDone` as its message, without a traceback."""
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return False
+    shell = get_ipython()
+    if shell is None:
+        return False
+    shell.set_custom_exc((ExerciseNotDone,), _show_without_traceback)
+    return True
+
+
+show_messages_plainly()
+
+
 # --------------------------------------------------------------------------- shared checks
 
 

@@ -433,3 +433,28 @@ def test_on_the_learner_copy_every_check_fails_and_nothing_else(executed_learner
         if errors
     }
     assert not others, f"notebook {number}: cells other than the checks failed: {others}"
+
+
+def test_a_malformed_attempt_shows_the_message_not_a_traceback(tmp_path):
+    """In a kernel, an unfinished exercise prints what to fix; no frame from inside the helpers."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    notebook = nbformat.v4.new_notebook()
+    notebook.cells = [
+        nbformat.v4.new_code_cell(
+            "from helpers import exercises\nexercises.policy_document('{\"Version\": ', 'my_policy')"
+        ),
+        nbformat.v4.new_code_cell("print('the next cell runs')"),
+    ]
+    NotebookClient(
+        notebook,
+        allow_errors=True,
+        kernel_name="python3",
+        resources={"metadata": {"path": str(tmp_path)}},
+    ).execute()
+    (error,) = notebook.cells[0].outputs
+    assert error["output_type"] == "error" and error["ename"] == "ExerciseNotDone"
+    shown = "\n".join(error["traceback"])
+    assert shown.startswith("ExerciseNotDone: your policy is not valid JSON: line 1")
+    assert "exercises.py" not in shown and "Traceback" not in shown
