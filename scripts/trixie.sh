@@ -64,7 +64,9 @@ commit=$(git rev-parse --short HEAD)
 if [ -n "$(git status --porcelain --untracked-files=no)" ]; then
   say "note: the working tree has uncommitted changes; the container tests HEAD ($commit) only"
 fi
-rm -rf "$WORK/repo"
+# files the container made are root's: where this user cannot delete them, a container does
+rm -rf "$WORK/repo" 2>/dev/null \
+  || docker run --rm --network none --volume "$PWD/$WORK:/work" "$IMAGE" rm -rf /work/repo
 git clone --quiet --no-hardlinks . "$WORK/repo"
 git -C "$WORK/repo" checkout --quiet --detach "$(git rev-parse HEAD)"
 
@@ -137,7 +139,12 @@ say "running: ${steps[*]} in $IMAGE on a clean clone of $commit (logs: $WORK/*.l
 mkdir -p "$WORK/repo/build"
 started=$SECONDS
 set +e
-timeout "$TIMEOUT" docker run "${run_args[@]}" "$IMAGE" bash -c "$inside" trixie "${steps[@]}" | tee "$WORK/platform.txt"
+# a named container, removed on the way out: stopping the client (Ctrl-C, timeout) alone would
+# leave it running
+name=serverless-poc-trixie-$$
+trap 'docker rm -f "$name" >/dev/null 2>&1 || true' EXIT
+timeout "$TIMEOUT" docker run --name "$name" --init "${run_args[@]}" "$IMAGE" bash -c "$inside" trixie "${steps[@]}" \
+  | tee "$WORK/platform.txt"
 set -e
 elapsed=$((SECONDS - started))
 for step in "${steps[@]}"; do cp -f "$WORK/repo/build/$step.log" "$WORK/$step.log" 2>/dev/null || true; done
@@ -156,6 +163,15 @@ done = {}
 for line in (work / "repo/build/steps.txt").read_text().splitlines() if (work / "repo/build/steps.txt").exists() else []:
     step, code, seconds = line.split()
     done[step] = (int(code), seconds)
+
+
+def _difference(body):
+    """A failed cell's report: from nbval's 'Traceback:' to pytest's next '====' line."""
+    lines = body.split("Traceback:", 1)[-1].strip().splitlines()
+    ends = [i for i, line in enumerate(lines) if line.startswith("====")]
+    return lines[: ends[0]] if ends else lines
+
+
 ok = True
 for step in steps:
     log = work / f"{step}.log"
@@ -180,10 +196,11 @@ for step in steps:
         # each notebook cell's difference, stored output against this machine's, for reading
         sections = re.split(r"^_{3,} (notebooks/\S+::Cell \d+) _{3,}$", text, flags=re.M)
         diffs = [
-            f"#### {name}\n" + "\n".join(body.split("Traceback:", 1)[-1].strip().splitlines()[:60])
+            f"#### {name}\n" + "\n".join(_difference(body)[:60])
             for name, body in zip(sections[1::2], sections[2::2])
         ]
-        (work / "nbval-diffs.txt").write_text("\n\n".join(diffs) + "\n")
+        legend = "In pytest's diffs below, '+' lines are the stored output, '-' lines this container's.\n\n"
+        (work / "nbval-diffs.txt").write_text(legend + "\n\n".join(diffs) + "\n")
         if diffs:
             print(f"      nbval differences, cell by cell: {work}/nbval-diffs.txt")
     for match in re.finditer(r"^\s+(failed)\s+[\d.]+ s\s+(\S+)", text, re.M):  # make series

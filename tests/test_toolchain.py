@@ -134,3 +134,16 @@ def test_setup_stops_on_an_r_older_than_the_rule(tmp_path):
     assert done.returncode == 1, done.stdout + done.stderr
     assert "[setup] stop: R 4.1.2 is older than the series supports" in done.stderr
     assert "installing pinned packages" not in done.stdout
+
+
+def test_test_trixie_says_how_to_call_it():
+    """`make test-trixie` (scripts/trixie.sh) refuses an unknown step before it touches Docker."""
+    done = subprocess.run(
+        ["bash", str(ROOT / "scripts" / "trixie.sh"), "everything"],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=30,
+    )
+    assert done.returncode == 2
+    assert "usage: scripts/trixie.sh [all|test|series|shell]" in done.stderr
