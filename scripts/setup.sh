@@ -36,7 +36,7 @@ say "R: $(R --version | head -n 1)"
 #     The Python checked is the one .venv has, or will be created with.
 venv_python=$PYTHON
 [ -x "$VENV/bin/python" ] && venv_python=$VENV/bin/python
-r_version=$(Rscript -e 'cat(as.character(getRversion()))' 2>/dev/null || true)
+r_version=$(Rscript --vanilla -e 'cat(as.character(getRversion()))' 2>/dev/null || true)
 "$venv_python" -I helpers/toolchain.py r "${r_version:-unknown}" || exit 1
 "$venv_python" -I helpers/toolchain.py python "$("$venv_python" -c 'import platform; print(platform.python_version())')" || exit 1
 

@@ -86,7 +86,7 @@ def test_this_machine_is_in_the_tested_ranges():
     """The machine running the tests is one the rule calls ok (else the rule or the docs lag)."""
     assert toolchain.check_python(sys.version) == toolchain.Verdict("ok")
     r = subprocess.run(
-        ["Rscript", "-e", "cat(as.character(getRversion()))"],
+        ["Rscript", "--vanilla", "-e", "cat(as.character(getRversion()))"],
         capture_output=True,
         text=True,
         check=True,
