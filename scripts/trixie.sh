@@ -185,22 +185,25 @@ for step in steps:
     print(f"  make {step:<7} {'PASS' if code == 0 else 'FAIL'}  ({seconds} s, exit {code}; log {log})")
     for total in re.findall(r"^=*\s*(\d+ (?:passed|failed|error)[^\n]*? in [\d.]+s[^\n=]*)", text, re.M):
         print(f"      pytest: {total.strip()}")
-    failed = re.findall(r"^_{3,} (.+?) _{3,}$", text, re.M)  # the FAILURES section's headers
+    failed = re.findall(r"^_+ ([^_ ].*?) _+$", text, re.M)  # FAILURES and ERRORS headers
     failed = list(dict.fromkeys(failed))
     for name in failed[:40]:
-        print(f"      FAILED {name}")
+        print(f"      {name}" if name.startswith("ERROR") else f"      FAILED {name}")
     if len(failed) > 40:
         print(f"      ... and {len(failed) - 40} more (all in {work}/failed.txt)")
     if step == "test":
         (work / "failed.txt").write_text("".join(f"{name}\n" for name in failed))
         # each notebook cell's difference, stored output against this machine's, for reading
-        sections = re.split(r"^_{3,} (notebooks/\S+::Cell \d+) _{3,}$", text, flags=re.M)
+        sections = re.split(r"^_+ (notebooks/\S+::Cell \d+) _+$", text, flags=re.M)
         diffs = [
             f"#### {name}\n" + "\n".join(_difference(body)[:60])
             for name, body in zip(sections[1::2], sections[2::2])
         ]
         legend = "In pytest's diffs below, '+' lines are the stored output, '-' lines this container's.\n\n"
-        (work / "nbval-diffs.txt").write_text(legend + "\n\n".join(diffs) + "\n")
+        if diffs:
+            (work / "nbval-diffs.txt").write_text(legend + "\n\n".join(diffs) + "\n")
+        else:
+            (work / "nbval-diffs.txt").unlink(missing_ok=True)
         if diffs:
             print(f"      nbval differences, cell by cell: {work}/nbval-diffs.txt")
     for match in re.finditer(r"^\s+(failed)\s+[\d.]+ s\s+(\S+)", text, re.M):  # make series

@@ -83,15 +83,18 @@ def test_the_lock_pins_the_rpy2_the_range_was_tested_with():
 
 
 def test_this_machine_is_in_the_tested_ranges():
-    """The machine running the tests is one the rule calls ok (else the rule or the docs lag)."""
-    assert toolchain.check_python(sys.version) == toolchain.Verdict("ok")
+    """The machine running the tests fits the rule: out of range fails, untested says so."""
     r = subprocess.run(
         ["Rscript", "--vanilla", "-e", "cat(as.character(getRversion()))"],
         capture_output=True,
         text=True,
         check=True,
     )
-    assert toolchain.check_r(r.stdout) == toolchain.Verdict("ok")
+    verdicts = [toolchain.check_python(sys.version), toolchain.check_r(r.stdout)]
+    assert not [v.message for v in verdicts if v.stops_setup]
+    untested = [v.message for v in verdicts if v.status == "untested"]
+    if untested:
+        pytest.skip(" ".join(untested))
 
 
 @pytest.mark.parametrize(
