@@ -31,3 +31,16 @@ def test_an_image_function_is_created_and_its_invoke_explains_the_missing_engine
     # zip functions are not affected
     name = mock_function("def lambda_handler(event, context):\n    return {'zip': True}\n")
     assert json.loads(client.invoke(FunctionName=name)["Payload"].read()) == {"zip": True}
+
+
+def test_a_dry_run_of_an_image_function_needs_no_engine(no_engine, mock_session, mock_role):
+    """DryRun checks the caller's permission and the parameters; it never runs the code."""
+    client = mock_session.client("lambda")
+    client.create_function(
+        FunctionName="image-dry-run",
+        Role=mock_role(),
+        PackageType="Image",
+        Code={"ImageUri": "123456789012.dkr.ecr.us-east-1.amazonaws.com/admission:1"},
+    )
+    answer = client.invoke(FunctionName="image-dry-run", InvocationType="DryRun", Payload=b"{}")
+    assert answer["StatusCode"] == 204

@@ -173,10 +173,12 @@ class LambdaService:
         if self._closed:
             raise ServiceShuttingDown()
         payload = checked_payload(payload, invocation_type)
-        self._check_runnable(fn)
         request_id = str(uuid.uuid4())
-        if invocation_type == "DryRun":
+        if invocation_type == "DryRun":  # checks permission and parameters, runs nothing
+            if getattr(fn, "package_type", "Zip") != "Image":
+                self._check_runnable(fn)
             return InvokeResult(204, b"", request_id)
+        self._check_runnable(fn)
         if invocation_type == "Event":
             self.submit_event(fn, payload, request_id)
             return InvokeResult(202, b"", request_id)
