@@ -45,6 +45,8 @@ from moto.moto_server.werkzeug_app import (
 )
 from werkzeug.serving import make_server
 
+from .validation import MAX_JSON_DEPTH, deeper_than_allowed
+
 log = logging.getLogger(__name__)
 
 MOTO_API_BACKENDS = frozenset({"moto_api", "moto_api._internal"})
@@ -396,6 +398,13 @@ class FrontDoor(DomainDispatcherApplication):
                 problem = _query_problem(request, body)
                 if problem is not None:
                     return problem(start_response)
+            elif body and request.service != "lambda" and deeper_than_allowed(body):
+                # Lambda answers its own way (InvalidRequestContentException with the depth)
+                return _undecodable(
+                    request,
+                    f"The request nests JSON deeper than {MAX_JSON_DEPTH} levels, which AWS "
+                    "does not parse.",
+                )(start_response)
         try:
             app = self.get_application(environ)
         except Exception:

@@ -15,6 +15,7 @@ from .environment import Outcome
 from .errors import InvalidRequestContent, RequestTooLarge
 from .logs import error_payload, tail
 from .runtime_api import RESPONSE_LIMIT
+from .validation import deeper_than_allowed, too_deep
 
 SYNC_PAYLOAD_LIMIT = 6_291_456
 ASYNC_PAYLOAD_LIMIT = 1_048_576
@@ -40,6 +41,8 @@ def checked_payload(payload: bytes | str | None, invocation_type: str) -> bytes:
         raise RequestTooLarge(limit)
     if not data.strip():
         return b"{}"
+    if deeper_than_allowed(data.decode("utf-8", "replace")):
+        raise too_deep(data)
     try:
         json.loads(data)
     except ValueError as error:
