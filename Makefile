@@ -11,7 +11,7 @@ unexport SERIES_MOCK_ACCOUNT
 export PATH := $(CURDIR)/.venv/bin:$(PATH)
 
 .DEFAULT_GOAL := help
-.PHONY: help setup series test lint format unit nbval notebooks bench mock plan lab lock clean engine image learner test-trixie site site-test doctor participant-policy
+.PHONY: help setup series test lint format unit nbval notebooks bench mock plan lab lock clean engine image learner test-trixie site site-test doctor participant-policy agenda
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -63,6 +63,9 @@ image: setup ## Build the function's container image offline (last line: its ref
 
 bench: setup ## Benchmarks (on demand; figures printed and saved under benchmarks/results/)
 	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
+
+agenda: setup ## Agenda figures for docs/instructor-guide.md: reading time per notebook + a headless mock run (benchmarks/results/agenda.json)
+	@SERIES_MODE=mock $(PY) benchmarks/measure_agenda.py --run
 
 mock: setup ## Run the mock AWS account in the foreground (prints the variables to export)
 	@$(PY) -m helpers.mock
