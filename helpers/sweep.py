@@ -276,7 +276,11 @@ def main(argv: list[str] | None = None) -> int:
     print(by_owner(found).to_string(index=False))
     commands = _hand_commands(found)
     if commands:
-        print("\n[sweep] no owner tag, so no cleanup deletes these; check them, then by hand:")
+        print(
+            "\n[sweep] no owner tag: the tag-based cleanup cannot tell whose these are. Check "
+            "them, then remove them by hand (a log group of a deleted function also goes with "
+            "`--delete --owner PREFIX` for the prefix its name carries):"
+        )
         print("\n".join(commands))
     if not args.delete:
         print("\n[sweep] to delete each owner's tagged resources: python -m helpers.sweep --delete")
