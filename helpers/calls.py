@@ -33,7 +33,8 @@ from helpers.config import PROJECT_ROOT
 POLICIES_DIR = PROJECT_ROOT / "policies"
 SECRET_PARAMETER = re.compile(r"secret|password|token|credential", re.IGNORECASE)
 LEFT_OUT = re.compile(
-    r"^(NextToken|nextToken|Marker|StartingToken|ContinuationToken|.*[Tt]ime|Checksum.*)$"
+    r"^(NextToken|nextToken|Marker|StartingToken|ContinuationToken|[Ss]tartTime|[Ee]ndTime"
+    r"|Checksum.*)$"
 )
 """Parameters that change from run to run and don't describe the step: pagination and clocks."""
 MASK = "****"

@@ -78,6 +78,7 @@ def test_invoke_and_zip_show_as_cli_v2_arguments(recorded, mock_name, mock_role,
     client.invoke(FunctionName=name, Payload=json.dumps({"gre": "800"}))
     created, invoked = (call for call in log.take() if call.service == "lambda")
     assert "--zip-file fileb://build/function.zip" in created.cli
+    assert "--runtime python3.12" in created.cli  # a parameter ending in "time" is no clock
     assert "--no-publish" in created.cli and "PK" not in created.cli
     assert invoked.cli == (
         f"aws lambda invoke --cli-binary-format raw-in-base64-out --function-name {name} "
@@ -207,3 +208,16 @@ def test_a_call_live_mode_refused_is_shown_as_not_sent(mock_account, monkeypatch
         live_like.client("s3").create_bucket(Bucket="never-made")
     (call,) = log.take()
     assert call.name == "s3.CreateBucket" and call.error == calls.NOT_SENT
+
+
+def test_clock_parameters_are_left_out(recorded, mock_name):
+    """A log read's time window changes on every run; the shown call must not."""
+    session, log = recorded
+    logs = session.client("logs")
+    group = "/calls/" + mock_name("group")
+    logs.create_log_group(logGroupName=group)
+    logs.filter_log_events(
+        logGroupName=group, startTime=1_700_000_000_000, endTime=1_800_000_000_000
+    )
+    shown = log.take()[-1]
+    assert shown.cli == f"aws logs filter-log-events --log-group-name {group}"
