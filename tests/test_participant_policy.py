@@ -4,16 +4,14 @@ The proof: an IAM user holding only the policy for prefix ``ann`` runs the serie
 names, live route) against the mock account under IAM enforcement, and every step succeeds;
 calls outside the prefix are denied.
 
-The mock's enforcement is moto's, which falls short of AWS exactly where a prefix-scoped policy
-is tested (docs/mock-account.md). For this module, :func:`as_aws_authorizes` closes those gaps
-(each is a candidate for helpers/mock): IAM, STS, Logs, EventBridge and ECR requests and Lambda's
-CreateFunction are authorized against the ARN they act on, not ``*``; HeadBucket is
-``s3:ListBucket`` (moto asks for ``s3:HeadBucket``, which IAM does not have); DeleteObjects is
-``s3:DeleteObject`` on the bucket's objects (moto: on the bucket); and AssumeRole's trust policy is
-judged by the series' evaluator (moto denies when any statement names another principal, and
-does not know that an account's root principal trusts the account's users). Conditions are not
-evaluated by moto, so ``iam:PolicyARN`` and ``iam:PassedToService`` are checked with the series'
-evaluator (``helpers.iam.evaluate``).
+The proof runs on the mock account's own enforcement, with no test-only patch: the mock
+authorizes each request against the ARN the AWS Service Authorization Reference gives (IAM, STS,
+Logs, EventBridge and ECR requests and Lambda's CreateFunction by the resource they name;
+HeadBucket as ``s3:ListBucket``; DeleteObjects as ``s3:DeleteObject`` on each object) and judges
+AssumeRole's trust policy with the series' evaluator (helpers/mock/authorization.py, written from
+the reference, not from the resource mapper this policy is generated with; see
+docs/mock-account.md). The mock does not evaluate conditions, so ``iam:PolicyARN`` and
+``iam:PassedToService`` are checked with the series' evaluator (``helpers.iam.evaluate``).
 """
 
 from __future__ import annotations
@@ -135,7 +133,8 @@ def test_the_command_prints_the_policy_json(policy, monkeypatch, capsys, tmp_pat
 
     monkeypatch.setattr(doctor, "REQUESTS_CACHE", tmp_path / "requests.json")
     monkeypatch.setattr(
-        pp, "generate", lambda prefix, *_: (pp.build_policy(policy.requests, prefix), None)
+        "helpers.participant.cli.generate",
+        lambda prefix, *_: (pp.build_policy(policy.requests, prefix), None),
     )
     assert pp.main(["--prefix", "ann"]) == 0
     printed = json.loads(capsys.readouterr().out)
@@ -146,77 +145,6 @@ def test_the_command_prints_the_policy_json(policy, monkeypatch, capsys, tmp_pat
 
 
 # -- proven: a user holding only the policy --------------------------------------------------------
-def _request_parameters(response: Any) -> dict[str, str]:
-    """The request's string parameters: the query string (IAM, STS) or the JSON body."""
-    parameters = {key: values[0] for key, values in response.querystring.items() if values}
-    try:
-        body = json.loads(response.body or "{}")
-    except (TypeError, ValueError):
-        body = {}
-    if isinstance(body, dict):
-        for key, value in body.items():
-            if isinstance(value, str):
-                parameters[key] = value
-            elif isinstance(value, list) and value and all(isinstance(v, str) for v in value):
-                parameters[key] = ",".join(value)
-    return parameters
-
-
-def as_aws_authorizes(monkeypatch, account_id: str, region: str) -> None:
-    """Authorize requests against the resources AWS uses (see the module's docstring)."""
-    from moto.awslambda.responses import LambdaResponse
-    from moto.ecr.responses import ECRResponse
-    from moto.iam.access_control import IAMRequestBase
-    from moto.s3.responses import ACTION_MAP, S3Response
-
-    from helpers.iam import evaluate_trust
-
-    lambda_resource = LambdaResponse._determine_resource
-
-    def function_resource(self: Any) -> str:
-        found = lambda_resource(self)
-        if found == "*" and self.method == "POST" and self.path.rstrip("/").endswith("/functions"):
-            name = _request_parameters(self).get("FunctionName", "*")
-            return f"arn:aws:lambda:{region}:{account_id}:function:{name}"
-        return found
-
-    monkeypatch.setattr(LambdaResponse, "_determine_resource", function_resource)
-    authorize_s3 = S3Response._authenticate_and_authorize_s3_action
-
-    def s3_action(self: Any, bucket_name: str | None = None, key_name: str | None = None):
-        if key_name is None and self.data.get("Action") == "DeleteObject":
-            key_name = "*"  # DeleteObjects: s3:DeleteObject on the objects, not the bucket
-        return authorize_s3(self, bucket_name=bucket_name, key_name=key_name)
-
-    monkeypatch.setattr(S3Response, "_authenticate_and_authorize_s3_action", s3_action)
-
-    def trusted(self: Any, role_arn: str) -> bool:
-        role = self.backend.get_role_by_arn(role_arn)
-        document = json.loads(role.assume_role_policy_document)
-        return evaluate_trust(document, self._access_key.arn, role_arn=role_arn).allowed
-
-    monkeypatch.setattr(IAMRequestBase, "_check_role_trust_relationship", trusted)
-    from moto.events.responses import EventsHandler
-    from moto.iam.responses import IamResponse
-    from moto.logs.responses import LogsResponse
-    from moto.sts.responses import TokenResponse
-
-    for handler, prefix in (
-        (IamResponse, "iam"),
-        (TokenResponse, "sts"),
-        (LogsResponse, "logs"),
-        (EventsHandler, "events"),
-        (ECRResponse, "ecr"),
-    ):
-
-        def determine(self: Any, prefix: str = prefix) -> str:
-            action = f"{prefix}:{self._get_action()}"
-            return pp._resource(action, _request_parameters(self), account_id, region)
-
-        monkeypatch.setattr(handler, "_determine_resource", determine, raising=False)
-    monkeypatch.setitem(ACTION_MAP["BUCKET"]["HEAD"], "DEFAULT", "ListBucket")
-
-
 @pytest.fixture(scope="module")
 def participant(mock_account, policy) -> boto3.Session:
     """An IAM user (named outside the prefix) whose only permission is the participant policy."""
@@ -245,10 +173,7 @@ def others_bucket(mock_account) -> str:
     return bucket
 
 
-def test_the_series_runs_as_a_user_holding_only_the_policy(
-    mock_account, participant, policy, monkeypatch
-):
-    as_aws_authorizes(monkeypatch, mock_account.account_id, mock_account.region)
+def test_the_series_runs_as_a_user_holding_only_the_policy(mock_account, participant, policy):
     ran = pp.record_series(
         participant,
         mock_account.region,
@@ -266,8 +191,7 @@ def test_the_series_runs_as_a_user_holding_only_the_policy(
         assert decision.allowed, (request, decision.explanation)
 
 
-def test_calls_outside_the_prefix_are_denied(mock_account, participant, others_bucket, monkeypatch):
-    as_aws_authorizes(monkeypatch, mock_account.account_id, mock_account.region)
+def test_calls_outside_the_prefix_are_denied(participant, others_bucket):
     iam, s3 = participant.client("iam"), participant.client("s3")
     trust = json.dumps(
         {

@@ -1,0 +1,388 @@
+"""Recording the series: its steps on a private mock account with live names, every call kept."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from helpers import calls
+from helpers.config import (
+    DEFAULT_REGION,
+    Settings,
+    _clean_prefix,
+    names_for,
+)
+from helpers.participant.actions import RECORDING_PREFIX
+from helpers.participant.policy import ParticipantPolicy, build_policy
+from helpers.participant.requests import Request, requests_of
+
+# -- recording the series --------------------------------------------------------------------------
+
+
+@dataclass
+class StepResult:
+    """One step of the series as run: its name, and the error if it failed."""
+
+    name: str
+    error: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return not self.error
+
+
+FAKE_MANIFEST = {
+    "schemaVersion": 2,
+    "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
+    "config": {"digest": "sha256:" + "0" * 64},
+    "layers": [],
+}
+
+
+def _push_image_stand_in(account: Any) -> None:
+    """``docker login`` + ``docker push`` as far as boto3 sees them: the repository, the
+    login token and the image manifest (ECR PutImage, which a push ends with)."""
+    from helpers import registry
+
+    plan = registry.image_plan(account)
+    registry.ensure_repository(account, plan.repository)
+    ecr = account.client("ecr")
+    ecr.get_authorization_token()
+    if registry.manifest_media_type(account, plan) is None:
+        ecr.put_image(
+            repositoryName=plan.repository,
+            imageManifest=json.dumps(FAKE_MANIFEST),
+            imageTag=plan.tag,
+        )
+
+
+def series_steps(
+    account: Any, lambda_writes_logs: Callable[[str], None] | None = None
+) -> list[tuple[str, Callable[[], Any]]]:
+    """The series' steps as the notebooks make them, in order, for ``account`` (live mode).
+
+    Each step calls the helpers the notebooks call (catch-up, lessons, schedule, cleanup), so
+    the calls recorded are the series' own. Invoking the image function needs the image in a
+    local engine, which a recording does not have: invoke's outcome is not checked here, only
+    that it was allowed (``DryRun`` checks exactly that). So that reading and deleting the logs
+    is recorded too, ``lambda_writes_logs(group)`` stands in for the function writing them
+    (with credentials of its own: it is Lambda's call, not the participant's).
+    """
+    from helpers import cleanup, deploy, invoke, least_privilege, packaging, pass_role, schedule
+    from helpers import iam as iam_tools
+    from helpers import iam_lessons as lessons
+    from helpers.plan import _model_stand_in
+
+    names = account.names
+    iam = account.client("iam")
+    state: dict[str, Any] = {}
+
+    def who_am_i() -> None:
+        account.client("sts").get_caller_identity()
+
+    def catch_up_function() -> None:
+        # helpers.catchup.catch_up("function"), with plan mode's stand-in for the model file
+        # (training R is not needed to know which calls uploading it makes)
+        deploy.upload_model(account, _model_stand_in())
+        state["role_arn"] = deploy.setup_role(account).role.arn
+        deploy.ensure_function(account, packaging.build_function_zip(), state["role_arn"])
+
+    def learner_user() -> None:  # notebook 3
+        with lessons.learner_access_key(account) as keys:
+            iam.list_access_keys(UserName=keys.user_name)
+            lessons.attach_user_policies(iam, keys.user_name, ["AWSLambdaFullAccess"])
+            lessons.attach_user_policies(iam, keys.user_name, [lessons.LEARNER_POLICY])
+        iam.list_attached_user_policies(UserName=names.user_name)
+        lessons.policies_today(iam)
+        for policy in ("AWSLambda_FullAccess", lessons.LEARNER_POLICY):
+            lessons.managed_policy_document(iam, policy)
+
+    def demo_role() -> None:  # notebook 3
+        role = iam_tools.ensure_role(
+            iam,
+            lessons.demo_role_name(names),
+            lessons.account_trust_policy(account.account_id),
+            description="Notebook 3: temporary credentials demo",
+            tags={"project": "serverless-poc"},
+        )
+        try:
+            lessons.assume_when_ready(account.client("sts"), role.arn, "notebook-3")
+        finally:
+            iam_tools.delete_role(iam, role.name)
+
+    def policy_checks() -> None:  # notebook 4
+        least_privilege.ensure_decoy_bucket(account)
+        probes = least_privilege.s3_probes(account)
+        least_privilege.crosscheck(account, iam_tools.load_policy("serverless_poc", names), probes)
+
+    def role_session() -> None:  # notebook 5
+        policy = iam_tools.find_customer_policy(iam, names.policy_name)
+        iam.get_policy_version(PolicyArn=policy["Arn"], VersionId=policy["DefaultVersionId"])
+        iam.get_role(RoleName=names.role_name)
+        iam.list_attached_role_policies(RoleName=names.role_name)
+        iam_tools.role_permissions_table(iam, names.role_name)
+        least_privilege.role_session(account, names.role_name)
+
+    def untrusted_role() -> None:  # notebook 5
+        import botocore.exceptions
+
+        arn = deploy.setup_untrusted_role(account)
+        try:
+            account.client("lambda").create_function(
+                FunctionName=f"{names.function_name}Untrusted",
+                Runtime=deploy.RUNTIME,
+                Handler=deploy.HANDLER,
+                Role=arn,
+                Code={"ZipFile": packaging.build_function_zip().read_bytes()},
+            )
+        except botocore.exceptions.ClientError as error:
+            if error.response["Error"]["Code"] != "InvalidParameterValueException":
+                raise
+        finally:
+            iam_tools.delete_role(iam, names.untrusted_role)
+
+    def reconfigure() -> None:  # notebook 6
+        lam = account.client("lambda")
+        memory = lam.get_function_configuration(FunctionName=names.function_name)["MemorySize"]
+        lam.update_function_configuration(FunctionName=names.function_name, MemorySize=2 * memory)
+        deploy.wait_until_ready(account, names.function_name)
+        deploy.ensure_function(account, packaging.build_function_zip(), state["role_arn"])
+        pass_role.pass_role_lesson(account, state["role_arn"])
+
+    def rerun_after_a_change() -> None:  # the series was updated mid-workshop, then re-run
+        from helpers import registry
+
+        plan = registry.image_plan(account)
+        changed = {**FAKE_MANIFEST, "config": {"digest": "sha256:" + "1" * 64}}
+        account.client("ecr").put_image(
+            repositoryName=plan.repository, imageManifest=json.dumps(changed), imageTag="changed"
+        )
+        os.environ["SERIES_IMAGE_URI"] = plan.uri.rsplit(":", 1)[0] + ":changed"
+        try:  # a new image: UpdateFunctionCode
+            deploy.ensure_function(account, packaging.build_function_zip(), state["role_arn"])
+        finally:
+            os.environ.pop("SERIES_IMAGE_URI", None)
+        deploy.ensure_function(account, packaging.build_function_zip(), state["role_arn"])
+        document = iam_tools.load_policy("serverless_poc", names)
+        edited = {**document, "Statement": [{**document["Statement"][0], "Sid": "Changed"}]}
+        for version in (edited, document):  # a changed policy: CreatePolicyVersion
+            iam_tools.ensure_policy(iam, names.policy_name, version)
+
+    def invoke_and_read_logs() -> None:  # notebooks 6-8
+        import botocore.exceptions
+
+        invoke.invoke(account, {"gre": "800"}, invocation_type="DryRun")
+        try:  # the image is not in a local engine here: the call is allowed, the run fails
+            invoke.invoke(account, {"gre": "800", "gpa": "4", "rank": "1"})
+        except botocore.exceptions.ClientError as error:
+            if error.response["Error"]["Code"] in least_privilege.DENIED_CODES:
+                raise
+        if lambda_writes_logs is not None:
+            lambda_writes_logs(names.log_group)
+        logs = account.client("logs")
+        with contextlib.suppress(logs.exceptions.ResourceNotFoundException):
+            logs.describe_log_streams(logGroupName=names.log_group)
+        schedule.keep_warm_pings(account)
+
+    def counter_example_without_s3() -> None:  # notebook 7
+        arn = deploy.setup_role_without_model_access(account)
+        deploy.ensure_function(
+            account, packaging.build_function_zip(), arn, function_name=names.no_s3_function
+        )
+        iam.attach_role_policy(
+            RoleName=names.no_s3_role,
+            PolicyArn=f"arn:aws:iam::{account.account_id}:policy/{names.policy_name}",
+        )
+        cleanup.delete_function(account, names.no_s3_function)
+        iam_tools.delete_role(iam, names.no_s3_role)
+
+    def keep_warm() -> None:  # notebook 7
+        schedule.ensure_keep_warm_schedule(account)
+        schedule.resource_policy(account)
+        schedule.keep_warm_pings(account)
+        cleanup.delete_schedule(account)
+        schedule.ensure_keep_warm_schedule(account)  # left for notebook 9 to delete
+
+    def clean_up() -> None:  # notebook 9
+        cleanup.inventory(account)
+        cleanup.not_ours(account)
+        deleted = cleanup.delete_everything(account)
+        failed = deleted[deleted["result"].str.startswith(("failed", "skipped"))]
+        if len(failed):
+            raise RuntimeError(f"cleanup did not delete everything:\n{failed.to_string()}")
+        cleanup.inventory(account)
+
+    return [
+        ("who am I (notebook 1)", who_am_i),
+        ("the image in ECR (docker push, notebook 6)", lambda: _push_image_stand_in(account)),
+        ("catch up: model, role, function (notebooks 2, 5, 6)", catch_up_function),
+        ("the learner user and its key (notebook 3)", learner_user),
+        ("the demo role, assumed (notebook 3)", demo_role),
+        ("the decoy bucket and the scratch user (notebook 4)", policy_checks),
+        ("the role's own session (notebook 5)", role_session),
+        ("a role Lambda cannot assume (notebook 5)", untrusted_role),
+        ("configuration changes and iam:PassRole (notebook 6)", reconfigure),
+        ("a re-run after the series changed (new image, changed policy)", rerun_after_a_change),
+        ("invoking and reading the logs (notebooks 6-8)", invoke_and_read_logs),
+        ("the role without the model (notebook 7)", counter_example_without_s3),
+        ("the keep-warm schedule (notebook 7)", keep_warm),
+        ("cleanup (notebook 9)", clean_up),
+    ]
+
+
+def run_series(
+    account: Any, lambda_writes_logs: Callable[[str], None] | None = None
+) -> list[StepResult]:
+    """Run :func:`series_steps`; one step's failure is reported and does not stop the rest."""
+    results = []
+    saved = os.environ.pop("SERIES_IMAGE_URI", None)  # the participant's own image route
+    try:
+        for name, step in series_steps(account, lambda_writes_logs):
+            try:
+                step()
+            except Exception as error:  # reported per step, as cleanup does
+                results.append(StepResult(name, f"{type(error).__name__}: {error}"))
+            else:
+                results.append(StepResult(name))
+    finally:
+        if saved is not None:
+            os.environ["SERIES_IMAGE_URI"] = saved
+    return results
+
+
+def live_style_account(session: Any, prefix: str, region: str = DEFAULT_REGION) -> Any:
+    """An Account with live settings and names on a mock account's ``session`` (as plan mode)."""
+    from helpers.session import Account
+
+    identity = session.client("sts", region_name=region).get_caller_identity()
+    settings = Settings(mode="live", region=region, prefix=_clean_prefix(prefix))
+    names = names_for("live", settings.prefix, identity["Account"])
+    return Account(settings, session, identity["Account"], identity["Arn"], names, None)
+
+
+@dataclass
+class Recording:
+    """What running the series recorded: the calls, and how each step went."""
+
+    calls: list[calls.Call]  # with every parameter in full
+    steps: list[StepResult]
+    account_id: str
+    region: str
+    shown: list[calls.Call] = field(default_factory=list)  # calls.record_calls': errors too
+
+    def refused(self) -> list[calls.Call]:
+        """Calls AWS (the mock) answered with an error code, as ``helpers.calls`` saw them."""
+        return [call for call in self.shown if call.error and call.error != calls.NOT_SENT]
+
+    def requests(self) -> list[Request]:
+        return requests_of(self.calls, self.account_id, self.region)
+
+    def failed_steps(self) -> list[StepResult]:
+        return [step for step in self.steps if not step.ok]
+
+
+def record_parameters(session: Any, sink: list[calls.Call]) -> None:
+    """Record each call's string parameters in full (the display's record shortens long values,
+    and an ARN cut short cannot be scoped), next to ``calls.record_calls``' record."""
+
+    def before(params: dict[str, Any], model: Any, **_: Any) -> None:
+        sink.append(calls.Call(model.service_model.service_name, model.name, _flat(params), ""))
+
+    session.events.register("provide-client-params", before, unique_id="participant-policy")
+
+
+def _flat(params: dict[str, Any]) -> tuple[tuple[str, str], ...]:
+    """Parameters as (name, text): strings as they are, a list of strings joined, a structure's
+    strings under their own names (``Code.ImageUri`` -> ``ImageUri``), anything else present
+    as ``<…>`` (``Tags``: its presence is what a tag-on-create rule asks about)."""
+    flat: list[tuple[str, str]] = []
+    for name, value in params.items():
+        if isinstance(value, str):
+            flat.append((name, value))
+        elif isinstance(value, list) and value and all(isinstance(v, str) for v in value):
+            flat.append((name, ",".join(value)))
+        elif isinstance(value, dict):
+            flat.append((name, "<structure>"))
+            flat.extend((key, text) for key, text in value.items() if isinstance(text, str))
+        else:
+            flat.append((name, f"<{type(value).__name__}>"))
+    return tuple(flat)
+
+
+def record_series(
+    session: Any,
+    region: str = DEFAULT_REGION,
+    *,
+    prefix: str = RECORDING_PREFIX,
+    lambda_writes_logs: Callable[[str], None] | None = None,
+) -> Recording:
+    """Run the series as ``session``'s identity with live names for ``prefix``; record every
+    call (in full, and as ``helpers.calls`` shows it, with AWS's error codes)."""
+    log = calls.CallLog()
+    calls.record_calls(session, log)
+    full: list[calls.Call] = []
+    record_parameters(session, full)
+    account = live_style_account(session, prefix, region)
+    steps = run_series(account, lambda_writes_logs)
+    return Recording(full, steps, account.account_id, region, log.take())
+
+
+def log_writer(session: Any, region: str = DEFAULT_REGION) -> Callable[[str], None]:
+    """Write one log line to a group with ``session`` (an unrecorded one), as Lambda would."""
+
+    def write(group: str) -> None:
+        logs = session.client("logs", region_name=region)
+        with contextlib.suppress(logs.exceptions.ResourceAlreadyExistsException):
+            logs.create_log_group(logGroupName=group)
+        stream = "2026/01/01/[$LATEST]participantpolicy"
+        with contextlib.suppress(logs.exceptions.ResourceAlreadyExistsException):
+            logs.create_log_stream(logGroupName=group, logStreamName=stream)
+
+    return write
+
+
+def generate(
+    prefix: str, account_id: str = "*", region: str = "*", session: Any = None
+) -> tuple[ParticipantPolicy, Recording]:
+    """Record the series (on ``session``, else a private mock account) and build the policy."""
+    if session is None:
+        from helpers.mock import MockAccount
+
+        with MockAccount(region=DEFAULT_REGION) as mock:
+            recording = record_series(
+                mock.session(),
+                DEFAULT_REGION,
+                lambda_writes_logs=log_writer(mock.session(), DEFAULT_REGION),
+            )
+    else:
+        recording = record_series(session, DEFAULT_REGION)
+    failed = recording.failed_steps()
+    if failed:
+        listed = "\n".join(f"  - {step.name}: {step.error}" for step in failed)
+        raise RuntimeError(
+            "Some of the series' steps failed while their calls were recorded, so the policy "
+            f"would miss what they call:\n{listed}\nFix the step (run `make test`), then generate "
+            "the policy again."
+        )
+    policy = build_policy(recording.requests(), prefix, account_id=account_id, region=region)
+    return policy, recording
+
+
+def sources_table(policy: ParticipantPolicy) -> str:
+    """Each action, the calls it comes from (or why it was added), as plain text."""
+    rows: dict[str, list[str]] = {}
+    for request in policy.requests:
+        rows.setdefault(request.action, [])
+        if request.call not in rows[request.action]:
+            rows[request.action].append(request.call)
+    for action, why in policy.added:
+        rows.setdefault(action, []).append(f"({why})")
+    width = max(len(action) for action in rows)
+    return "\n".join(
+        f"{action:<{width}}  {', '.join(sorted(origins))}"
+        for action, origins in sorted(rows.items())
+    )
