@@ -17,7 +17,6 @@ docs/mock-account.md). The mock does not evaluate conditions, so ``iam:PolicyARN
 from __future__ import annotations
 
 import json
-from typing import Any
 
 import boto3
 import botocore.exceptions

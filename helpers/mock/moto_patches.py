@@ -29,6 +29,15 @@ Gaps filled (moto 5.2.x, measured):
     deeply (in lambda_requests.py).
 11. moto never asks for ``iam:PassRole``: passing a role to a function (CreateFunction, or an
     UpdateFunctionConfiguration that sets Role) needs it on that role, as on AWS (passrole.py).
+12. IAM, STS, Logs, EventBridge and ECR requests and Lambda's CreateFunction are authorized
+    against ``*`` (IAM: a role's ARN once it exists), so a policy scoped to names denies what AWS
+    allows; they are authorized against the ARN the Service Authorization Reference gives
+    (authorization.py), and IAM/STS denials name the action and resource as AWS's do.
+13. S3 HeadBucket is checked as ``s3:HeadBucket``, which IAM does not have (AWS: ``s3:ListBucket``);
+    DeleteObjects is checked as ``s3:DeleteObject`` on the bucket (AWS: on each object).
+14. AssumeRole's trust check denies when any statement names another principal, and does not know
+    that naming ``arn:aws:iam::ACCOUNT:root`` trusts the account's users and roles (their policies
+    decide); the trust policy is judged by the series' evaluator instead (authorization.py).
 
 Gaps 4, 7 and 10 live in lambda_requests.py and gap 9 in front_door.py; their patches are
 registered in ``_PATCHES`` below like the others.
@@ -39,6 +48,7 @@ from __future__ import annotations
 import base64
 import binascii
 import functools
+import json
 import re
 import threading
 from collections.abc import Callable
@@ -50,12 +60,18 @@ from moto.awslambda import models as lambda_models
 from moto.awslambda.exceptions import InvalidRoleFormat
 from moto.awslambda.responses import LambdaResponse
 from moto.core.exceptions import AccessDeniedError
+from moto.ecr.responses import ECRResponse
+from moto.events.responses import EventsHandler
 from moto.iam import access_control
+from moto.iam.responses import IamResponse
+from moto.logs.responses import LogsResponse
 from moto.s3.models import s3_backends
+from moto.s3.responses import S3Response
 from moto.sts.models import STSBackend
+from moto.sts.responses import TokenResponse
 
+from . import authorization, lambda_requests
 from . import code as code_checks
-from . import lambda_requests
 from .errors import AccessDenied, InvalidParameterValue
 from .identity import RootAccessKey, is_root_key, root_arn
 from .passrole import check_pass_role
@@ -151,9 +167,20 @@ def _check_action_permitted(self: access_control.IAMRequestBase, resource: str) 
     except AccessDeniedError:
         if _json_protocol(self._service):
             raise AccessDenied(self._access_key.arn, self._action, resource) from None
-        raise
+        raise QueryAccessDenied(self._access_key.arn, self._action, resource) from None
     # Gap 11: giving a function a role needs iam:PassRole on it.
     check_pass_role(self, lambda role: _originals["check_action_permitted"](self, role))
+
+
+class QueryAccessDenied(AccessDeniedError):
+    """Gap 12: IAM's and STS's XML AccessDenied, naming the resource as AWS's message does."""
+
+    def __init__(self, principal_arn: str, action: str, resource: str) -> None:
+        super(AccessDeniedError, self).__init__(  # moto's message has no resource: its base's
+            "AccessDenied",
+            f"User: {principal_arn} is not authorized to perform: {action} on resource: {resource} "
+            f"because no identity-based policy allows the {action} action",
+        )
 
 
 @functools.cache
@@ -294,6 +321,116 @@ def _delete_function(
         service.retire(name)
 
 
+# -- 12. resources as AWS authorizes them ------------------------------------------------------------
+def request_parameters(response: Any) -> dict[str, Any]:
+    """A request's parameters off the wire: the query string or form (IAM, STS) or the JSON body
+    (Logs, EventBridge, ECR, Lambda); strings stay strings, lists of strings stay lists."""
+    parameters: dict[str, Any] = {
+        key: values[0]
+        for key, values in (getattr(response, "querystring", None) or {}).items()
+        if isinstance(values, list) and values and isinstance(values[0], str)
+    }
+    try:
+        body = json.loads(response.body or "{}")
+    except (TypeError, ValueError, RecursionError):
+        body = {}
+    if isinstance(body, dict):
+        for key, value in body.items():
+            if isinstance(value, str) or (
+                isinstance(value, list) and all(isinstance(item, str) for item in value)
+            ):
+                parameters[key] = value
+    return parameters
+
+
+def _resource_hook(key: str, service: str) -> Callable[[Any], str]:
+    """A ``_determine_resource`` for ``service``'s responses: the reference's ARN while a mock
+    account is active; moto's own (or ``*`` where moto has none) otherwise."""
+
+    def determine_resource(self: Any) -> str:
+        if _service is None:
+            moto_own = _originals.get(key)
+            return moto_own(self) if moto_own is not None else "*"
+        return authorization.resource_for(
+            service,
+            self._get_action(),
+            request_parameters(self),
+            self.current_account,
+            self.region,
+        )
+
+    determine_resource.__name__ = determine_resource.__qualname__ = f"_{service}_resource"
+    return determine_resource
+
+
+def _lambda_resource(self: LambdaResponse) -> str:
+    """Gaps 4 and 12: a function's ARN; CreateFunction's is the function it creates."""
+    found = lambda_requests.lambda_resource(self)
+    creating = self.method == "POST" and self.path.split("?")[0].rstrip("/").endswith("/functions")
+    if _service is None or found != "*" or not creating:
+        return found
+    return authorization.lambda_create_resource(
+        request_parameters(self), self.current_account, self.region
+    )
+
+
+# -- 13. S3 actions and resources -------------------------------------------------------------------
+def _delete_keys(body: Any) -> list[str] | None:
+    """The keys of a DeleteObjects body, or None if it is not one moto can read either."""
+    import xmltodict
+
+    try:
+        objects = xmltodict.parse(body, strip_whitespace=False)["Delete"].get("Object", [])
+    except Exception:
+        return None
+    objects = objects if isinstance(objects, list) else [objects]
+    keys = [item.get("Key") for item in objects if isinstance(item, dict)]
+    return [key for key in keys if isinstance(key, str)] or None
+
+
+def _authorize_s3(
+    self: S3Response, bucket_name: str | None = None, key_name: str | None = None
+) -> None:
+    """Gap 13: HeadBucket needs s3:ListBucket; DeleteObjects needs s3:DeleteObject on each key.
+
+    A DeleteObjects with any key denied is refused whole (moto then reports every key as
+    AccessDenied); AWS deletes the allowed keys and reports only the denied ones.
+    """
+    authorize = _originals["authorize_s3"]
+    if _service is None or key_name is not None:
+        return authorize(self, bucket_name=bucket_name, key_name=key_name)
+    action = self.data.get("Action")
+    if action in authorization.S3_ACTION_ALIASES:
+        self.data["Action"] = authorization.S3_ACTION_ALIASES[action]
+    elif action == "DeleteObject" and bucket_name and self.is_delete_keys():
+        keys = _delete_keys(self.body)
+        if keys is not None:
+            for key in dict.fromkeys(keys):
+                authorize(self, bucket_name=bucket_name, key_name=key)
+            return None
+    return authorize(self, bucket_name=bucket_name, key_name=key_name)
+
+
+# -- 14. trust policies ------------------------------------------------------------------------------
+def _check_role_trust_relationship(self: access_control.IAMRequestBase, role_arn: str) -> bool:
+    """Gap 14: the series' evaluator judges the trust policy for the calling principal."""
+    if _service is None:
+        return _originals["check_role_trust"](self, role_arn)
+    role = self.backend.get_role_by_arn(role_arn)
+    parameters = {
+        key: value[0] if isinstance(value, list) else value
+        for key, value in (self._data or {}).items()
+        if isinstance(value, str) or (isinstance(value, list) and value)
+    }
+    return authorization.trust_allows_caller(
+        role.assume_role_policy_document,
+        self._access_key.arn,
+        role_arn,
+        self.account_id,
+        {key: value for key, value in parameters.items() if isinstance(value, str)},
+    )
+
+
 # -- installation ---------------------------------------------------------------------------------------
 _PATCHES: list[tuple[str, Any, str, Callable[..., Any]]] = [
     (
@@ -345,6 +482,24 @@ _PATCHES: list[tuple[str, Any, str, Callable[..., Any]]] = [
         "_authenticate_and_authorize_normal_action",
         lambda_requests.lambda_authenticate,
     ),
+    ("lambda_resource", LambdaResponse, "_determine_resource", _lambda_resource),
+    ("iam_resource", IamResponse, "_determine_resource", _resource_hook("iam_resource", "iam")),
+    ("sts_resource", TokenResponse, "_determine_resource", _resource_hook("sts_resource", "sts")),
+    ("logs_resource", LogsResponse, "_determine_resource", _resource_hook("logs_resource", "logs")),
+    (
+        "events_resource",
+        EventsHandler,
+        "_determine_resource",
+        _resource_hook("events_resource", "events"),
+    ),
+    ("ecr_resource", ECRResponse, "_determine_resource", _resource_hook("ecr_resource", "ecr")),
+    ("authorize_s3", S3Response, "_authenticate_and_authorize_s3_action", _authorize_s3),
+    (
+        "check_role_trust",
+        access_control.IAMRequestBase,
+        "_check_role_trust_relationship",
+        _check_role_trust_relationship,
+    ),
 ]
 
 
@@ -355,7 +510,7 @@ def install() -> None:
         if _installed:
             return
         for key, owner, attribute, replacement in _PATCHES:
-            _originals[key] = getattr(owner, attribute)
+            # moto's Logs, EventBridge, ECR and Lambda responses have no _determine_resource: None
+            _originals[key] = getattr(owner, attribute, None)  # type: ignore[assignment]
             setattr(owner, attribute, replacement)
-        LambdaResponse._determine_resource = lambda_requests.lambda_resource  # type: ignore[attr-defined]
         _installed = True
