@@ -308,3 +308,95 @@ def test_requests_map_to_the_resources_of_the_service_authorization_reference(
     from helpers.mock.authorization import resource_for
 
     assert resource_for(service, operation, parameters, ACCOUNT, REGION) == expected
+
+
+# -- conditions and NotResource: the series' evaluator judges identity policies ---------------------
+def test_pass_role_honours_iam_passed_to_service(user, mock_role, mock_name, mock_zip):
+    role = mock_role()
+    package = mock_zip({"handler.py": "def lambda_handler(event, context):\n    return 1\n"})
+    for service, allowed in (("lambda.amazonaws.com", True), ("ec2.amazonaws.com", False)):
+        session = user(
+            allow("lambda:CreateFunction", "*"),
+            {
+                **allow("iam:PassRole", role),
+                "Condition": {"StringEquals": {"iam:PassedToService": service}},
+            },
+        )
+
+        def create(session: boto3.Session = session) -> dict:
+            return session.client("lambda").create_function(
+                FunctionName=mock_name("fn"),
+                Runtime="python3.12",
+                Role=role,
+                Handler="handler.lambda_handler",
+                Code={"ZipFile": package},
+            )
+
+        if allowed:
+            create()
+        else:
+            assert_denied(create, "iam:PassRole", role)
+
+
+def test_attach_role_policy_honours_iam_policy_arn(user, mock_role):
+    role = mock_role(policies=())
+    basic = "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"
+    admin = "arn:aws:iam::aws:policy/AdministratorAccess"
+    iam = user(
+        {
+            **allow("iam:AttachRolePolicy", role),
+            "Condition": {"ArnEquals": {"iam:PolicyARN": basic}},
+        }
+    ).client("iam")
+    name = role.rsplit("/", 1)[-1]
+    iam.attach_role_policy(RoleName=name, PolicyArn=basic)
+    assert_denied(
+        lambda: iam.attach_role_policy(RoleName=name, PolicyArn=admin),
+        "iam:AttachRolePolicy",
+        role,
+    )
+
+
+def test_a_deny_with_not_resource_denies_everything_else(user, mock_session, mock_name):
+    kept, other = mock_name("ann-kept-"), mock_name("ann-other-")
+    root_s3 = mock_session.client("s3")
+    for bucket in (kept, other):
+        root_s3.create_bucket(Bucket=bucket)
+        root_s3.put_object(Bucket=bucket, Key="k", Body=b"x")
+    s3 = user(
+        allow("s3:*", "*"),
+        {"Effect": "Deny", "Action": "s3:GetObject", "NotResource": f"arn:aws:s3:::{kept}/*"},
+    ).client("s3")
+    assert s3.get_object(Bucket=kept, Key="k")["Body"].read() == b"x"
+    with pytest.raises(botocore.exceptions.ClientError) as refused:
+        s3.get_object(Bucket=other, Key="k")
+    assert refused.value.response["Error"]["Code"] == "AccessDenied"
+
+
+def test_an_explicit_deny_is_named_in_the_message(user, mock_name):
+    iam = user(
+        allow("iam:CreateRole", "*"),
+        {"Effect": "Deny", "Action": "iam:CreateRole", "Resource": "*"},
+    ).client("iam")
+    with pytest.raises(botocore.exceptions.ClientError) as refused:
+        iam.create_role(
+            RoleName=mock_name("Ann"), AssumeRolePolicyDocument=json.dumps(LAMBDA_TRUST)
+        )
+    assert (
+        "with an explicit deny in an identity-based policy"
+        in (refused.value.response["Error"]["Message"])
+    )
+
+
+def test_policy_variables_are_resolved(user, mock_session):
+    """``${aws:username}``: each user may manage only the access keys of their own name."""
+    iam = mock_session.client("iam")
+    session = user(allow("iam:ListAccessKeys", "arn:aws:iam::123456789012:user/${aws:username}"))
+    own = session.client("sts").get_caller_identity()["Arn"].rsplit("/", 1)[-1]
+    session.client("iam").list_access_keys(UserName=own)
+    iam.create_user(UserName=f"{own}-other")
+    assert_denied(
+        lambda: session.client("iam").list_access_keys(UserName=f"{own}-other"),
+        "iam:ListAccessKeys",
+        f"arn:aws:iam::{ACCOUNT}:user/{own}-other",
+    )
