@@ -400,22 +400,3 @@ def test_policy_variables_are_resolved(user, mock_session):
         "iam:ListAccessKeys",
         f"arn:aws:iam::{ACCOUNT}:user/{own}-other",
     )
-
-
-def test_log_delivery_judges_the_execution_role_as_its_requests_are(mock_role):
-    """The emulator's own check (may the role write its function's logs?) uses the same judge:
-    a Deny with NotResource on the role keeps the function's logs out of other groups."""
-    from helpers.mock.roles import role_allows
-
-    group = f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/aws/lambda/Ann"
-    role = mock_role(
-        inline={
-            "Version": "2012-10-17",
-            "Statement": [
-                {"Effect": "Deny", "Action": "logs:*", "NotResource": f"{group}:*"},
-            ],
-        }
-    )  # plus AWSLambdaBasicExecutionRole: logs:* on *
-    assert role_allows(ACCOUNT, role, "logs:PutLogEvents", f"{group}:log-stream:s")
-    other = f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/aws/lambda/Bob:log-stream:s"
-    assert not role_allows(ACCOUNT, role, "logs:PutLogEvents", other)

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from moto.iam.access_control import IAMPolicy, PermissionResult
 from moto.iam.models import iam_backends
 from moto.sts.models import sts_backends
 
@@ -89,14 +90,15 @@ def _role_policies(account_id: str, role_name: str) -> list[Any]:
 
 
 def role_allows(account_id: str, role_arn: str, action: str, resource: str = "*") -> bool:
-    """Whether the role's identity policies allow ``action`` on ``resource`` (Deny wins), judged
-    as requests signed with the role's credentials are (authorization.identity_decision)."""
-    from .authorization import identity_decision, request_context
-
+    """Whether the role's identity policies allow ``action`` on ``resource`` (Deny wins)."""
     try:
         policies = _role_policies(account_id, role_arn.split("/")[-1])
     except Exception:
         return False
-    region = resource.split(":")[3] if resource.count(":") >= 4 else ""
-    context = request_context(action, role_arn, account_id, region, {})
-    return identity_decision(policies, action, resource, context) == "allowed"
+    allowed = False
+    for policy in policies:
+        result = IAMPolicy(policy).is_action_permitted(action, resource)
+        if result == PermissionResult.DENIED:
+            return False
+        allowed = allowed or result == PermissionResult.PERMITTED
+    return allowed
