@@ -10,10 +10,8 @@ Logs, EventBridge and ECR requests and Lambda's CreateFunction by the resource t
 HeadBucket as ``s3:ListBucket``; DeleteObjects as ``s3:DeleteObject`` on each object) and judges
 AssumeRole's trust policy with the series' evaluator (helpers/mock/authorization.py, written from
 the reference, not from the resource mapper this policy is generated with; see
-docs/mock-account.md). The mock's enforcement also evaluates the conditions the policy relies on
-(``iam:PassedToService`` on PassRole, ``iam:PolicyARN`` on attachments); every recorded request
-is still checked with the series' evaluator (``helpers.iam.evaluate``) as a second opinion, and
-the conditions' refusals directly.
+docs/mock-account.md). The mock does not evaluate conditions, so ``iam:PolicyARN`` and
+``iam:PassedToService`` are checked with the series' evaluator (``helpers.iam.evaluate``).
 """
 
 from __future__ import annotations

@@ -14,10 +14,6 @@ maps a request (service, operation, parameters) to that ARN, for the services th
 - Lambda: https://docs.aws.amazon.com/service-authorization/latest/reference/list_awslambda.html
 - S3: https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazons3.html
 
-It also decides on the caller's identity policies (:func:`identity_decision`) and a role's trust
-policy (:func:`trust_allows_caller`) with the series' evaluator (``helpers.iam``), which reads
-conditions, ``NotResource`` and policy variables that moto's matcher does not.
-
 It is backend logic: it reads the parameters as a plain mapping (moto_patches takes them off the
 wire) and the IAM backend for the paths of existing principals. It is written from the reference,
 not from ``helpers.participant_policy``, so the participant policy's proof on the mock is not
@@ -307,76 +303,3 @@ def trust_allows_caller(
         return evaluate_trust(document, principal, role_arn=role_arn, context=context).allowed
     except (IamHelperError, ValueError, TypeError, AttributeError):
         return False
-
-
-# -- identity policies --------------------------------------------------------------------------------
-PASSED_TO_SERVICE = "lambda.amazonaws.com"
-"""``iam:PassedToService`` of the only role passing the mock checks: Lambda's (passrole.py)."""
-
-_POLICY_ARN_ACTIONS = frozenset(
-    {
-        "iam:AttachRolePolicy",
-        "iam:DetachRolePolicy",
-        "iam:AttachUserPolicy",
-        "iam:DetachUserPolicy",
-        "iam:AttachGroupPolicy",
-        "iam:DetachGroupPolicy",
-    }
-)
-_BOUNDARY_ACTIONS = frozenset({"iam:PutRolePermissionsBoundary", "iam:PutUserPermissionsBoundary"})
-
-
-def policy_document(policy: Any) -> dict[str, Any]:
-    """A policy as moto holds it (a managed ``Policy``, an inline dict or JSON text) as a dict."""
-    from helpers.iam.documents import parse_document
-
-    versions = getattr(policy, "versions", None)
-    if versions is not None:  # a managed policy: its default version
-        policy = next(version for version in versions if version.is_default).document
-    elif isinstance(policy, dict) and "policy_document" in policy:
-        policy = policy["policy_document"]
-    return parse_document(policy)
-
-
-def request_context(
-    action: str,
-    caller_arn: str,
-    account_id: str,
-    region: str,
-    parameters: Mapping[str, str],
-) -> dict[str, str]:
-    """The condition keys the mock knows for a request (a key it does not know is missing, and a
-    condition on a missing key does not hold, as on AWS)."""
-    context = {
-        "aws:PrincipalArn": trusting_principal(account_id, caller_arn),
-        "aws:PrincipalAccount": account_id,
-        "aws:RequestedRegion": region,
-    }
-    if ":user/" in caller_arn:
-        context["aws:username"] = caller_arn.rsplit("/", 1)[-1]
-    if action == "iam:PassRole":
-        context["iam:PassedToService"] = PASSED_TO_SERVICE
-    if action in _POLICY_ARN_ACTIONS and parameters.get("PolicyArn"):
-        context["iam:PolicyARN"] = parameters["PolicyArn"]
-    if action in _BOUNDARY_ACTIONS and parameters.get("PermissionsBoundary"):
-        context["iam:PermissionsBoundary"] = parameters["PermissionsBoundary"]
-    return context
-
-
-def identity_decision(
-    policies: list[Any], action: str, resource: str, context: Mapping[str, str]
-) -> str:
-    """``allowed``, ``explicitDeny`` or ``implicitDeny`` for the caller's identity policies.
-
-    Judged by the series' evaluator (``helpers.iam.evaluate``), which reads conditions (e.g.
-    ``iam:PassedToService``, ``iam:PolicyARN``), ``NotResource``, ``?`` and policy variables
-    that moto's matcher does not. A policy it cannot evaluate (an unsupported condition
-    operator) denies: the mock fails closed rather than guess.
-    """
-    from helpers.iam import IamHelperError, evaluate
-
-    try:
-        documents = [policy_document(policy) for policy in policies]
-        return evaluate(action, resource, documents, context=context).decision
-    except (IamHelperError, ValueError, TypeError, AttributeError, StopIteration):
-        return "implicitDeny"

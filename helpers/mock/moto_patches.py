@@ -38,10 +38,6 @@ Gaps filled (moto 5.2.x, measured):
 14. AssumeRole's trust check denies when any statement names another principal, and does not know
     that naming ``arn:aws:iam::ACCOUNT:root`` trusts the account's users and roles (their policies
     decide); the trust policy is judged by the series' evaluator instead (authorization.py).
-15. Identity policies are matched by moto without conditions (``iam:PassedToService``,
-    ``iam:PolicyARN`` … are taken as satisfied), ``NotResource`` (a Deny with it is taken for an
-    Allow), ``?`` or policy variables; the series' evaluator judges them instead
-    (authorization.identity_decision), failing closed on what it cannot evaluate.
 
 Gaps 4, 7 and 10 live in lambda_requests.py and gap 9 in front_door.py; their patches are
 registered in ``_PATCHES`` below like the others.
@@ -76,7 +72,7 @@ from moto.sts.responses import TokenResponse
 
 from . import authorization, lambda_requests
 from . import code as code_checks
-from .errors import AccessDenied, InvalidParameterValue, LambdaApiError
+from .errors import AccessDenied, InvalidParameterValue
 from .identity import RootAccessKey, is_root_key, root_arn
 from .passrole import check_pass_role
 from .roles import check_lambda_can_assume
@@ -161,90 +157,29 @@ def _create_access_key(
 
 def _check_action_permitted(self: access_control.IAMRequestBase, resource: str) -> None:
     """Gap 2: the root is not limited by identity policies. Gap 2b: denials from JSON-protocol
-    services (Lambda, Logs, EventBridge, ECR) come as JSON AccessDeniedException, not IAM's XML.
-    Gap 15: identity policies are judged by the series' evaluator, with conditions."""
+    services (Lambda, Logs, EventBridge) come as JSON AccessDeniedException, not IAM's XML."""
     if _service is None:
         return _originals["check_action_permitted"](self, resource)
     if isinstance(self._access_key, RootAccessKey):
         return None
-    if self._action == "sts:GetCallerIdentity":  # always allowed, even under a Deny (AWS, moto)
-        return None
-    decision = _identity_decision(self, self._action, resource)
-    allowed = decision == "allowed"
-    if allowed and self._is_assuming_role_operation(resource):
-        allowed = self._check_role_trust_relationship(resource)
-    if not allowed:
-        try:
-            self._raise_access_denied()  # S3 answers with its own error
-        except AccessDeniedError:
-            explicit = decision == "explicitDeny"
-            if _json_protocol(self._service):
-                raise JsonAccessDenied(
-                    self._access_key.arn, self._action, resource, explicit=explicit
-                ) from None
-            raise QueryAccessDenied(
-                self._access_key.arn, self._action, resource, explicit=explicit
-            ) from None
+    try:
+        _originals["check_action_permitted"](self, resource)
+    except AccessDeniedError:
+        if _json_protocol(self._service):
+            raise AccessDenied(self._access_key.arn, self._action, resource) from None
+        raise QueryAccessDenied(self._access_key.arn, self._action, resource) from None
     # Gap 11: giving a function a role needs iam:PassRole on it.
-    check_pass_role(self, lambda role: _check_pass_role_policies(self, role))
-
-
-def _request_strings(self: access_control.IAMRequestBase) -> dict[str, str]:
-    """The request's string parameters as moto's IAM request holds them (form or query)."""
-    return {
-        key: value[0] if isinstance(value, list) else value
-        for key, value in (self._data or {}).items()
-        if isinstance(value, str)
-        or (isinstance(value, list) and value and isinstance(value[0], str))
-    }
-
-
-def _identity_decision(self: access_control.IAMRequestBase, action: str, resource: str) -> str:
-    context = authorization.request_context(
-        action, self._access_key.arn, self.account_id, self._region, _request_strings(self)
-    )
-    return authorization.identity_decision(
-        self._access_key.collect_policies(), action, resource, context
-    )
-
-
-def _check_pass_role_policies(self: access_control.IAMRequestBase, role: str) -> None:
-    """Gap 11 with gap 15: iam:PassRole on the role, with ``iam:PassedToService`` known."""
-    if _identity_decision(self, "iam:PassRole", role) != "allowed":
-        raise AccessDeniedError(user_arn=self._access_key.arn, action="iam:PassRole")
-
-
-def denial_message(principal_arn: str, action: str, resource: str, *, explicit: bool) -> str:
-    """AWS's sentence for a denied request, saying whether a Deny or no Allow decided it."""
-    why = (
-        "with an explicit deny in an identity-based policy"
-        if explicit
-        else f"because no identity-based policy allows the {action} action"
-    )
-    return f"User: {principal_arn} is not authorized to perform: {action} on resource: {resource} {why}"
-
-
-class JsonAccessDenied(AccessDenied):
-    """Gap 2b/15: the JSON AccessDeniedException, worded for an explicit or implicit deny."""
-
-    def __init__(
-        self, principal_arn: str, action: str, resource: str, *, explicit: bool = False
-    ) -> None:
-        LambdaApiError.__init__(
-            self,
-            "AccessDeniedException",
-            denial_message(principal_arn, action, resource, explicit=explicit),
-        )
+    check_pass_role(self, lambda role: _originals["check_action_permitted"](self, role))
 
 
 class QueryAccessDenied(AccessDeniedError):
     """Gap 12: IAM's and STS's XML AccessDenied, naming the resource as AWS's message does."""
 
-    def __init__(
-        self, principal_arn: str, action: str, resource: str, *, explicit: bool = False
-    ) -> None:
+    def __init__(self, principal_arn: str, action: str, resource: str) -> None:
         super(AccessDeniedError, self).__init__(  # moto's message has no resource: its base's
-            "AccessDenied", denial_message(principal_arn, action, resource, explicit=explicit)
+            "AccessDenied",
+            f"User: {principal_arn} is not authorized to perform: {action} on resource: {resource} "
+            f"because no identity-based policy allows the {action} action",
         )
 
 
