@@ -1,13 +1,136 @@
 #!/usr/bin/env bash
-# Idempotent setup: R (from apt when missing), .venv with the pinned packages, the helpers package
-# installed editable, and a check that rpy2 really talks to R. Quick when everything is already there.
+# Idempotent setup: R (from apt when missing), .venv with the pinned packages (installed by uv, or
+# by pip where uv cannot be had), the helpers package installed editable, and a check that rpy2
+# really talks to R. Quick when everything is already there (a stamp in the venv).
+#   SETUP_INSTALLER=auto|uv|pip  which installer (default auto); VENV=dir  another venv location
+#   bash scripts/setup.sh --uv-settings   the index settings uv gets from this machine's pip config
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 say() { printf '[setup] %s\n' "$*"; }
 PYTHON=${PYTHON:-python3}
-VENV=.venv
+VENV=${VENV:-.venv}    # another location for experiments and benchmarks/bench_setup.py; default .venv
 STAMP=$VENV/.setup-stamp
+# The installer of step 2. auto (default): uv, pinned below, fetched from the package index into
+# $VENV/.setup-tools (not into the venv's packages, not into the system Python); pip when uv cannot
+# be had. uv / pip: that route only (benchmarks/bench_setup.py compares them).
+UV_VERSION=0.13.9      # the pinned uv: the one place it is named
+SETUP_INSTALLER=${SETUP_INSTALLER:-auto}
+case "$SETUP_INSTALLER" in
+  auto | uv | pip) ;;
+  *)
+    printf '[setup] SETUP_INSTALLER=%s is not an installer setup knows: use uv, pip or auto (the default: uv %s, pip when uv cannot be installed).\n' \
+      "$SETUP_INSTALLER" "$UV_VERSION" >&2
+    exit 2
+    ;;
+esac
+seconds() { date +%s.%N; }
+elapsed() { awk -v a="$1" -v b="$(seconds)" 'BEGIN { printf "%.1f", b - a }'; }
+
+# The two install routes of step 2 ---------------------------------------------------------------
+quiet_pip() { # pip, without its notes about local indexes that lack a package
+  "$VENV/bin/python" -m pip --disable-pip-version-check "$@" 2>&1 \
+    | { grep -v "^WARNING: Location .* is ignored" || true; }
+  return "${PIPESTATUS[0]}"
+}
+
+# uv reads neither pip.conf nor PIP_*: give it this machine's pip settings (pip's own view of its
+# config files and environment), at run time, as UV_* / SSL_* variables. Anything already set wins.
+uv_settings() { # prints export lines; `bash scripts/setup.sh --uv-settings` shows them
+  local python=$VENV/bin/python
+  [ -x "$python" ] || python=$PYTHON
+  "$python" -I - <<'PY'
+import ast, os, shlex, subprocess, sys
+listed = subprocess.run([sys.executable, "-m", "pip", "config", "list"],
+                        capture_output=True, text=True, check=False).stdout
+found = {}  # pip's order of precedence: the environment, then [install], then [global]
+rank = {":env:": 3, "install": 2, "global": 1}
+for line in listed.splitlines():
+    key, _, value = line.partition("=")
+    section, _, name = key.rpartition(".")
+    if section in rank and value:
+        try:  # pip prints repr(value)
+            value = ast.literal_eval(value)
+        except (SyntaxError, ValueError):
+            value = value.strip().strip("'\"")
+        if rank[section] >= found.get(name, (0, ""))[0]:
+            found[name] = (rank[section], value)
+value = {name: v for name, (_, v) in found.items()}
+words = lambda name: " ".join(value.get(name, "").split())
+out = {
+    "UV_DEFAULT_INDEX": value.get("index-url", ""),
+    "UV_INDEX": words("extra-index-url"),
+    "UV_FIND_LINKS": ",".join(value.get("find-links", "").split()),
+    "UV_CONSTRAINT": words("constraint"),
+    "UV_INSECURE_HOST": words("trusted-host"),
+    "UV_HTTP_TIMEOUT": value.get("default-timeout", value.get("timeout", "")),
+    "SSL_CERT_FILE": value.get("cert", ""),
+    "SSL_CLIENT_CERT": value.get("client-cert", ""),
+    "HTTPS_PROXY": value.get("proxy", ""),
+    "HTTP_PROXY": value.get("proxy", ""),
+    "UV_NO_INDEX": "1" if value.get("no-index", "").lower() in ("1", "true", "yes", "on") else "",
+    # pip takes the best version from all its indexes; uv, by default, stops at the first index
+    # that has the package: a local index with older releases would hide the pinned one.
+    "UV_INDEX_STRATEGY": "unsafe-best-match",
+    "UV_PYTHON_DOWNLOADS": "never",
+    "UV_NO_PROGRESS": "1",
+}
+for name, v in out.items():
+    if v and not os.environ.get(name):
+        print(f"export {name}={shlex.quote(v)}")
+PY
+}
+
+uv_bin=$VENV/.setup-tools/uv-$UV_VERSION/bin/uv
+get_uv() { # the pinned uv, from the package index with the venv's pip; 0 when it runs
+  "$uv_bin" --version >/dev/null 2>&1 && return 0
+  rm -rf "$VENV/.setup-tools"
+  quiet_pip install -q --no-deps --target "$VENV/.setup-tools/uv-$UV_VERSION" "uv==$UV_VERSION" \
+    > "$VENV/.setup-uv.log" || { tail -n 2 "$VENV/.setup-uv.log" | cut -c1-240 >&2; return 1; }
+  "$uv_bin" --version >/dev/null 2>&1
+}
+
+install_with_pip() {
+  say "installing pinned packages into $VENV with pip (a minute or two the first time)"
+  local t
+  t=$(seconds)
+  # SETUP_PIP_LOG=file: pip's timestamped log (benchmarks/bench_setup.py reads it)
+  quiet_pip install -q ${SETUP_PIP_LOG:+--progress-bar off --log "$SETUP_PIP_LOG"} -r requirements.lock || return 1
+  t_lock=$(elapsed "$t"); t=$(seconds)
+  quiet_pip install -q --no-deps --no-build-isolation -e . || return 1
+  t_helpers=$(elapsed "$t")
+}
+
+install_with_uv() {
+  say "installing pinned packages into $VENV with uv $UV_VERSION (SETUP_INSTALLER=pip for pip)"
+  local t status
+  t=$(seconds)
+  local settings
+  settings=$(uv_settings) || return 1
+  eval "$settings"
+  # uv's report (resolved / prepared / installed / compiled, each timed) goes to a log, each line
+  # with the time it was printed (benchmarks/bench_setup.py reads it); its summary lines are shown.
+  # PYTHONDONTWRITEBYTECODE (the Makefile sets it) is dropped for uv: its build environment for
+  # rpy2-rinterface would otherwise import setuptools from source in every build step (pip's
+  # build environments have .pyc files). The venv's .pyc files come from --compile-bytecode.
+  env -u PYTHONDONTWRITEBYTECODE \
+    "$uv_bin" pip install --python "$VENV/bin/python" --compile-bytecode -r requirements.lock 2>&1 \
+    | while IFS= read -r line; do printf '%s %s\n' "$EPOCHREALTIME" "$line"; done > "$VENV/.setup-uv.log"
+  status=${PIPESTATUS[0]}
+  if [ "$status" != 0 ]; then
+    cut -d' ' -f2- "$VENV/.setup-uv.log" | tail -n 25 >&2
+    return 1
+  fi
+  say "uv: $(cut -d' ' -f2- "$VENV/.setup-uv.log" | grep -E '^(Resolved|Prepared|Installed|Bytecode compiled) ' | paste -sd ';' | sed 's/;/; /g')"
+  t_lock=$(elapsed "$t"); t=$(seconds)
+  "$uv_bin" pip install -q --python "$VENV/bin/python" --no-deps --no-build-isolation -e . || return 1
+  t_helpers=$(elapsed "$t")
+}
+
+if [ "${1:-}" = --uv-settings ]; then # what uv gets from this machine's pip settings
+  uv_settings
+  exit
+fi
 
 # 1. R -------------------------------------------------------------------------------------------
 if ! command -v R >/dev/null 2>&1; then
@@ -57,32 +180,63 @@ if [ "$(uname -s)" = Linux ] && ! command -v bwrap >/dev/null 2>&1; then
 fi
 
 # 2. .venv with pinned packages ------------------------------------------------------------------
+# Both routes: the venv is made by this Python's own venv module (with pip, as always), the same
+# requirements.lock goes in with its pins, sdists (rpy2-rinterface) are built in ABI mode in an
+# isolated build environment, .pyc files are compiled, and helpers/ is installed editable with the
+# venv's own setuptools (no network). uv is only faster at it: parallel downloads, one resolver pass.
+export RPY2_CFFI_MODE=${RPY2_CFFI_MODE:-ABI}
 want=$(cat requirements.lock pyproject.toml | sha256sum | cut -c1-16)
+t_setup=$(seconds)
 if [ ! -x "$VENV/bin/python" ]; then
   say "creating $VENV with $($PYTHON --version)"
   "$PYTHON" -m venv "$VENV"
 fi
+t_venv=$(elapsed "$t_setup")
+
 if [ "$(cat "$STAMP" 2>/dev/null || true)" != "$want" ]; then
-  say "installing pinned packages into $VENV (a minute or two the first time)"
-  pip_quiet() { "$VENV/bin/python" -m pip install -q --disable-pip-version-check "$@" 2>&1 \
-      | { grep -v "^WARNING: Location .* is ignored" || true; }; return "${PIPESTATUS[0]}"; }
-  pip_quiet -r requirements.lock
-  pip_quiet --no-deps --no-build-isolation -e .
+  route=$SETUP_INSTALLER
+  t_uv=0 t_lock=0 t_helpers=0
+  if [ "$route" != pip ]; then
+    t=$(seconds)
+    if get_uv; then
+      route=uv
+    elif [ "$route" = uv ]; then
+      say "stop: uv $UV_VERSION could not be installed from the package index (above); SETUP_INSTALLER=pip installs with pip" >&2
+      exit 1
+    else
+      say "uv $UV_VERSION could not be installed from the package index (above): installing with pip instead (slower)"
+      route=pip
+    fi
+    t_uv=$(elapsed "$t")
+  fi
+  if [ "$route" = uv ] && ! install_with_uv; then
+    if [ "$SETUP_INSTALLER" = uv ]; then
+      say "stop: uv could not install requirements.lock (above); SETUP_INSTALLER=pip installs with pip" >&2
+      exit 1
+    fi
+    say "uv could not install requirements.lock (above): installing with pip instead (slower)"
+    route=pip
+  fi
+  if [ "$route" = pip ] && ! install_with_pip; then
+    say "stop: pip could not install requirements.lock (above)" >&2
+    exit 1
+  fi
   echo "$want" > "$STAMP"
+  say "installed with $route in $(elapsed "$t_setup") s: venv $t_venv s, uv $t_uv s, requirements.lock $t_lock s, helpers $t_helpers s"
 else
   say "$VENV is up to date"
 fi
 
 # 3. rpy2 really talks to R ----------------------------------------------------------------------
-export RPY2_CFFI_MODE=${RPY2_CFFI_MODE:-ABI}
-if ! "$VENV/bin/python" -c 'import rpy2.robjects as ro; assert ro.r("1 + 1")[0] == 2' 2>/tmp/rpy2-check.$$; then
+if ! rpy2_version=$("$VENV/bin/python" -c 'import rpy2.robjects as ro; assert ro.r("1 + 1")[0] == 2
+from importlib.metadata import version; print(version("rpy2"))' 2>/tmp/rpy2-check.$$); then
   cat /tmp/rpy2-check.$$ >&2; rm -f /tmp/rpy2-check.$$
+  printf '[setup] rpy2 could not talk to R. Run `%s/bin/python -m rpy2.situation` to see which R it found.\n' "$VENV" >&2
   cat >&2 <<'MSG'
-[setup] rpy2 could not talk to R. Run `.venv/bin/python -m rpy2.situation` to see which R it found.
         Usual causes: an R outside the range the rpy2 pins are tested for (the rule and what to do:
         docs/other-machines.md; README, "When R or rpy2 misbehave"), or R_HOME pointing to another R.
 MSG
   exit 1
 fi
 rm -f /tmp/rpy2-check.$$
-say "rpy2 $("$VENV/bin/python" -c 'from importlib.metadata import version; print(version("rpy2"))') talks to R: ok"
+say "rpy2 $rpy2_version talks to R: ok"
