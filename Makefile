@@ -26,7 +26,14 @@ endif
 series: setup ## Main job: run every notebook headless in mock mode; executed copies + HTML in build/
 	@SERIES_MODE=mock $(PY) -m helpers.series
 
-test: setup lint unit nbval ## Test command: lint, unit/integration tests, nbval over every notebook
+# `make test` runs the unit tests and nbval in one pytest run over JOBS workers (pytest-xdist; how
+# the work is split: tests/conftest.py). JOBS=0 runs everything in this process, one test at a time.
+JOBS ?= 2
+XDIST = $(if $(filter 0,$(JOBS)),-p no:xdist,-n $(JOBS) --dist loadfile)
+NBVAL = --nbval --nbval-sanitize-with notebooks/sanitize.cfg
+
+test: setup lint ## Test command: lint, then unit/integration tests and nbval over every notebook (JOBS=2 workers)
+	@$(PY) -m pytest tests notebooks $(NBVAL) -q -rs $(XDIST)
 
 lint: ## ruff check and format check (notebooks included)
 	@$(PY) -m ruff check . && $(PY) -m ruff format --check .
@@ -35,10 +42,10 @@ format: ## Apply ruff's fixes and formatting
 	@$(PY) -m ruff check --fix . && $(PY) -m ruff format .
 
 unit: ## Unit and integration tests of helpers, handler and mock account (-rs: skips say why)
-	@$(PY) -m pytest tests -q -rs
+	@$(PY) -m pytest tests -q -rs $(XDIST)
 
 nbval: ## Every notebook compared with its stored outputs (mock mode)
-	@SERIES_MODE=mock $(PY) -m pytest --nbval notebooks -q --nbval-sanitize-with notebooks/sanitize.cfg -p no:cacheprovider
+	@SERIES_MODE=mock $(PY) -m pytest notebooks $(NBVAL) -q -p no:cacheprovider
 
 notebooks: setup ## Re-execute the notebooks in mock mode and store their outputs in place
 	@SERIES_MODE=mock $(PY) -m helpers.series --in-place

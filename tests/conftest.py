@@ -6,6 +6,7 @@ import io
 import itertools
 import json
 import os
+import shutil
 import tempfile
 import textwrap
 import zipfile
@@ -20,6 +21,131 @@ if TYPE_CHECKING:
     from helpers.mock import MockAccount
 
 os.environ.setdefault("RPY2_CFFI_MODE", "ABI")
+_SCRATCH: list[Path] = []
+"""Folders this test process made outside pytest's tmp_path; removed when it ends."""
+
+# Build output (model, zip, image context) goes to a folder of this test process, not the
+# project's build/: two xdist workers (or two people's `make test`) never write the same
+# function.zip, and a learner's build/ is left alone. Set before any helpers module is imported
+# (helpers.config reads it once). Kernels started by the tests inherit it unless a test sets its own.
+# xdist's workers inherit the controller's environment: what was set before the run is passed on
+# in SERIES_TESTS_BUILD_DIR_GIVEN, and each process makes its own folder.
+os.environ.setdefault("SERIES_TESTS_BUILD_DIR_GIVEN", os.environ.get("SERIES_BUILD_DIR", ""))
+_BUILD_DIR_GIVEN = os.environ["SERIES_TESTS_BUILD_DIR_GIVEN"]
+if not _BUILD_DIR_GIVEN:
+    os.environ["SERIES_BUILD_DIR"] = tempfile.mkdtemp(
+        prefix=f"series-tests-{os.environ.get('PYTEST_XDIST_WORKER', 'main')}-"
+    )
+    _SCRATCH.append(Path(os.environ["SERIES_BUILD_DIR"]))
+
+
+# -- parallel runs (`make test`: pytest-xdist, -n 2 --dist loadfile) ------------------------------
+#
+# Work is handed to the workers in units ("scopes"): a test module (its module-scoped fixtures,
+# e.g. the mock account, start once per unit), all nbval cells of notebooks/ as ONE unit (the
+# notebooks run in order, each in a fresh kernel, sharing build/, as `make nbval` does),
+# and each notebook-executing test on its own (independent; they would otherwise make a tail).
+# Units are handed out longest first, from the estimates below (seconds, measured on this
+# 2-core machine); anything not listed is short.
+
+NOTEBOOK_RUNS = (
+    "tests/test_notebooks_alone.py::test_notebook_passes_alone_in_a_fresh_kernel",
+    "tests/test_exercises.py::test_on_the_learner_copy_every_check_fails_and_nothing_else",
+)
+ESTIMATED_SECONDS = {
+    "nbval": 70,
+    NOTEBOOK_RUNS[0]: 12,
+    NOTEBOOK_RUNS[1]: 12,
+    "tests/test_mock_image.py": 60,
+    "tests/test_live_mode.py": 40,
+    "tests/test_live_least_privilege.py": 38,
+    "tests/test_participant_policy.py": 35,
+    "tests/test_lab_account.py": 27,
+    "tests/test_live_shared_account.py": 27,
+    "tests/test_mock_lambda_limits.py": 20,
+    "tests/test_exercises.py": 5,
+}
+
+
+def work_unit(nodeid: str) -> str:
+    """The scope an xdist worker runs as a whole (see above)."""
+    path = nodeid.split("::", 1)[0]
+    if path.endswith(".ipynb"):
+        return "nbval"
+    if nodeid.startswith(NOTEBOOK_RUNS):
+        return nodeid
+    return path
+
+
+def _estimate(unit: str) -> float:
+    return ESTIMATED_SECONDS.get(unit) or ESTIMATED_SECONDS.get(unit.split("[", 1)[0], 1.0)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config, log):
+    """--dist loadfile, with the work units above (module, nbval, one notebook run)."""
+    if config.getvalue("dist") != "loadfile":
+        return None
+    from xdist.scheduler import LoadFileScheduling
+
+    class SeriesScheduling(LoadFileScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return work_unit(nodeid)
+
+    config.option.loadscopereorder = False  # the workers' collection order is longest first
+    return SeriesScheduling(config, log)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config, items):
+    """Under xdist, order the work units longest first (stable: a unit's tests keep their order)."""
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        return
+    first_seen: dict[str, int] = {}
+    for item in items:
+        first_seen.setdefault(work_unit(item.nodeid), len(first_seen))
+    items.sort(
+        key=lambda item: (
+            -_estimate(work_unit(item.nodeid)),
+            first_seen[work_unit(item.nodeid)],
+        )
+    )
+
+
+class _NbvalEnvironment:
+    """nbval's kernels (`make test` collects notebooks/ beside tests/) get what `make nbval` gives
+    them: mock mode and the build folder the series uses (the project's build/ unless
+    SERIES_BUILD_DIR was set before the run; the stored outputs show paths under it), not the
+    scratch folder of this test process."""
+
+    def __init__(self) -> None:
+        self.saved: dict[str, str | None] = {}
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_setup(self, item):  # before nbval starts the notebook's kernel
+        if item.nodeid.split("::", 1)[0].endswith(".ipynb"):
+            for name, value in (("SERIES_MODE", "mock"), ("SERIES_BUILD_DIR", _BUILD_DIR_GIVEN)):
+                self.saved.setdefault(name, os.environ.get(name))
+                if value:
+                    os.environ[name] = value
+                else:
+                    os.environ.pop(name, None)
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_runtest_teardown(self, item, nextitem):
+        for name, value in self.saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        self.saved.clear()
+
+
+def pytest_configure(config):
+    # Registered as a plugin, not left in this conftest: a conftest's runtest hooks only see the
+    # items under its folder, and the notebooks are not under tests/.
+    if config.getoption("nbval", default=False):
+        config.pluginmanager.register(_NbvalEnvironment(), "series-nbval-environment")
 
 
 @pytest.fixture(scope="session")
@@ -187,3 +313,8 @@ def live(mock_account, monkeypatch):
     monkeypatch.setenv("SERIES_LIVE_CREATE", "yes")
     cleanup.delete_everything(account)
     session.disconnect()
+
+
+def pytest_unconfigure(config):
+    for folder in _SCRATCH:
+        shutil.rmtree(folder, ignore_errors=True)

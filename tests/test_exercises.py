@@ -398,17 +398,33 @@ def _execute(path: Path, timeout: int = 600) -> nbformat.NotebookNode:
     return notebook
 
 
+class _LearnerCopies(dict):
+    """Notebooks 3-8 as learners get them, each run once in mock mode when first asked for.
+
+    Each runs in a fresh kernel with an empty build folder of its own, so under pytest-xdist
+    the six runs can go to different workers (conftest.py) and none depends on another.
+    """
+
+    def __init__(self, folder: Path) -> None:
+        super().__init__()
+        self.folder = folder
+
+    def __missing__(self, number: str) -> nbformat.NotebookNode:
+        folder = self.folder / number
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setenv("SERIES_MODE", "mock")
+            patch.delenv("SERIES_MOCK_ACCOUNT", raising=False)  # a Lab terminal's shared account
+            patch.setenv("SERIES_BUILD_DIR", str(folder / "build"))
+            patch.setenv("RPY2_CFFI_MODE", os.environ.get("RPY2_CFFI_MODE", "ABI"))
+            (path,) = exercises.write_learner_copies(folder, [number])
+            self[number] = _execute(path)
+        return self[number]
+
+
 @pytest.fixture(scope="module")
 def executed_learner_copies(tmp_path_factory) -> dict[str, nbformat.NotebookNode]:
-    """Notebooks 3-8 as learners get them, each run once in mock mode (a minute or two)."""
-    folder = tmp_path_factory.mktemp("learner")
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("SERIES_MODE", "mock")
-        patch.delenv("SERIES_MOCK_ACCOUNT", raising=False)  # a Lab terminal's shared account
-        patch.setenv("SERIES_BUILD_DIR", str(folder / "build"))
-        patch.setenv("RPY2_CFFI_MODE", os.environ.get("RPY2_CFFI_MODE", "ABI"))
-        paths = exercises.write_learner_copies(folder, EXERCISE_NOTEBOOKS)
-        return {path.name[:2]: _execute(path) for path in paths}
+    """Notebooks 3-8 as learners get them, each run (about 10 s) by the test that reads it."""
+    return _LearnerCopies(tmp_path_factory.mktemp("learner"))
 
 
 def _errors(cell: Any) -> list[dict[str, Any]]:
