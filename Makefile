@@ -5,7 +5,7 @@ SETUP ?= venv
 export RPY2_CFFI_MODE ?= ABI
 export PYTHONDONTWRITEBYTECODE := 1
 # A terminal of a `make lab` session advertises its account; tests and series runs must not empty
-# it (notebook 9 cleans up), so every target starts its own accounts (`make lab` sets it itself).
+# it (notebook 11 cleans up), so every target starts its own accounts (`make lab` sets it itself).
 unexport SERIES_MOCK_ACCOUNT
 # The .venv's scripts first: `aws`, `jupyter` and `pytest` are the pinned ones.
 export PATH := $(CURDIR)/.venv/bin:$(PATH)

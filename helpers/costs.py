@@ -312,7 +312,7 @@ def series_live_estimate(image_gb: float = 0.5, days_kept: float = 1.0) -> pd.Da
     """What running the whole series once in a live account costs, item by item (USD).
 
     Lambda stays inside the always-free tier by orders of magnitude; what costs anything is
-    storing the container image in ECR until notebook 9 deletes it (billed per GB-month,
+    storing the container image in ECR until notebook 11 deletes it (billed per GB-month,
     prorated), and cents' fractions for the S3 objects. Assumes the free tier is otherwise unused.
     """
     gb_seconds = SERIES_INVOCATIONS * SERIES_SECONDS_PER_INVOCATION * 128 / 1024

@@ -446,7 +446,7 @@ def _opt_in_lines() -> list[Line]:
             "creating",
             f"{OPT_IN_VARIABLE} is not yes: every creating call will be refused",
             f"Look at `make plan` first, then `export {OPT_IN_VARIABLE}=yes` (reading and "
-            "notebook 9's deletes work without it).",
+            "notebook 11's deletes work without it).",
         )
     ]
 

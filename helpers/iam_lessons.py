@@ -97,7 +97,7 @@ def learner_access_key(account: Account) -> Iterator[PermanentCredentials]:
     from scratch, without keys a killed kernel left behind); the new one carries the account's
     tags. When the block ends — normally or by an error — the key is deleted and the policies
     attached to the user are removed, so a failure half-way leaves no usable permanent key. The
-    user itself stays (notebook 9 deletes it).
+    user itself stays (notebook 11 deletes it).
     """
     iam, user_name = account.client("iam"), account.names.user_name
     require_owned(account, "IAM user", user_name)

@@ -59,7 +59,7 @@ def ensure_decoy_bucket(account: Account) -> bool:
     The "read another bucket" probe needs a bucket that *exists*: S3 answers a request for a
     missing bucket with ``NoSuchBucket`` (404) before it looks at any policy, which proves
     nothing about least privilege. The bucket carries the account's tags, like everything the
-    series creates; notebook 9 deletes it. Returns True when something was created.
+    series creates; notebook 11 deletes it. Returns True when something was created.
     """
     from helpers.deploy import ensure_bucket
 

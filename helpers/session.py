@@ -124,7 +124,7 @@ def refuse_unconfirmed_changes(service: str, operation: str, params: dict[str, A
         f"Live mode would now call {service}:{operation}"
         f"{f' ({target})' if target else ''} in your AWS account. Nothing was created. "
         f"To let the series create its resources, set {OPT_IN_VARIABLE}=yes before starting "
-        "Jupyter (see notebook 1 for the list and the cost); notebook 9 deletes them again."
+        "Jupyter (see notebook 1 for the list and the cost); notebook 11 deletes them again."
     )
 
 

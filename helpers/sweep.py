@@ -1,12 +1,12 @@
 """The workshop sweep: every resource of the series in the account, whoever made it, by its tags.
 
-Notebook 9 deletes one participant's resources. At the end of a workshop the instructor needs
+Notebook 11 deletes one participant's resources. At the end of a workshop the instructor needs
 the other view: everything in the account (one region) that the series made, for every
 participant, grouped by the ``owner`` tag, and proof that nothing is left.
 
     python -m helpers.sweep                      # list (read-only); exit 1 while anything is left
     python -m helpers.sweep --owner ann --owner bob
-    python -m helpers.sweep --delete             # each owner's resources, as notebook 9 deletes them
+    python -m helpers.sweep --delete             # each owner's resources, as notebook 11 deletes them
 
 What counts as the series': a resource tagged ``project=serverless-poc``, or whose name has the
 series' stem (``ServerlessPOC`` in IAM, Lambda, EventBridge and log group names,
@@ -185,7 +185,7 @@ def by_owner(table: pd.DataFrame) -> pd.DataFrame:
 
 
 def delete_owner(session: boto3.Session, region: str, owner: str) -> pd.DataFrame:
-    """Notebook 9's cleanup for one owner: their resources only, by their tags, in reverse order."""
+    """Notebook 11's cleanup for one owner: their resources only, by their tags, in reverse order."""
     from helpers import cleanup
     from helpers.config import Settings, names_for
     from helpers.session import Account
@@ -250,7 +250,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--delete",
         action="store_true",
-        help="delete each owner's tagged resources (notebook 9's cleanup), then list again",
+        help="delete each owner's tagged resources (notebook 11's cleanup), then list again",
     )
     args = parser.parse_args(argv)
     region = args.region or configured_region("live")

@@ -344,7 +344,7 @@ def test_the_learner_copies_open_with_notebooks_and_a_missing_folder_is_named(ca
 
 
 def test_make_targets_never_inherit_a_lab_sessions_account():
-    """`make test` typed in a Lab terminal must not run notebook 9's cleanup on the Lab's account."""
+    """`make test` typed in a Lab terminal must not run notebook 11's cleanup on the Lab's account."""
     from helpers.config import PROJECT_ROOT
 
     done = subprocess.run(

@@ -150,7 +150,7 @@ def test_notebook_9_run_live_without_the_opt_in_leaves_nothing_of_yours(
     monkeypatch.setenv("SERIES_BUILD_DIR", str(tmp_path / "build"))
     try:
         result = run_notebook(
-            Path(PROJECT_ROOT) / "notebooks" / "09_cleanup.ipynb", store_to=tmp_path / "run"
+            Path(PROJECT_ROOT) / "notebooks" / "11_cleanup.ipynb", store_to=tmp_path / "run"
         )
         assert result.status == "passed", result.error
         assert cleanup.inventory(live).empty

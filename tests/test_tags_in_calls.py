@@ -1,7 +1,7 @@
 """Every resource the notebooks create carries the series' two tags, as their printed calls show.
 
 The tags (``project``, ``owner``) are how cleanup, the sweep and shared live accounts tell whose a
-resource is; a resource created without ``owner`` is skipped by notebook 9 as "not yours".
+resource is; a resource created without ``owner`` is skipped by notebook 11 as "not yours".
 """
 
 from __future__ import annotations

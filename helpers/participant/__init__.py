@@ -3,7 +3,7 @@
 ``python -m helpers.participant_policy --prefix ann`` (``make participant-policy PREFIX=ann``)
 prints the identity policy for a participant's IAM user or IAM Identity Center permission set.
 It is not written by hand: the series' steps (the catch-up path of every notebook, the lessons'
-users and roles, the schedule, invoking and reading logs, notebook 9's reads and deletes) run on
+users and roles, the schedule, invoking and reading logs, notebook 11's reads and deletes) run on
 a private mock account with live names, every API call is recorded (``helpers.calls``), each
 ``service.Operation`` is mapped to the IAM action(s) AWS checks (:data:`ACTION_TABLE` lists the
 ones that are not simply ``service:Operation``, with their sources), and each action is scoped to

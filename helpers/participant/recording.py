@@ -205,9 +205,9 @@ def series_steps(
         schedule.resource_policy(account)
         schedule.keep_warm_pings(account)
         cleanup.delete_schedule(account)
-        schedule.ensure_keep_warm_schedule(account)  # left for notebook 9 to delete
+        schedule.ensure_keep_warm_schedule(account)  # left for notebook 11 to delete
 
-    def clean_up() -> None:  # notebook 9
+    def clean_up() -> None:  # notebook 11
         cleanup.inventory(account)
         cleanup.not_ours(account)
         deleted = cleanup.delete_everything(account)
@@ -230,7 +230,7 @@ def series_steps(
         ("invoking and reading the logs (notebooks 6-8)", invoke_and_read_logs),
         ("the role without the model (notebook 7)", counter_example_without_s3),
         ("the keep-warm schedule (notebook 7)", keep_warm),
-        ("cleanup (notebook 9)", clean_up),
+        ("cleanup (notebook 11)", clean_up),
     ]
 
 
