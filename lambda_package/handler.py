@@ -16,6 +16,14 @@ What changed since 2017, and why:
   faults that are not the caller's (model missing, S3 access denied, R failure) are 500 and say
   what the function's owner should check.
 
+API Gateway's Lambda *proxy* integration (what AWS recommends today) hands the function the whole
+HTTP request (``requestContext``, ``queryStringParameters`` …) and expects an HTTP response back:
+``{"statusCode": ..., "headers": {...}, "body": "<JSON text>"}``. For such an event the handler
+reads gre/gpa/rank from the query string and answers 200 with the result, 400 for bad input and
+500 for faults, each with ``Content-Type`` and ``Access-Control-Allow-Origin`` (so a browser can
+read errors too, which 2017's page never could). Any other event keeps the non-proxy contract:
+the result dict, or the JSON error raised.
+
 Configuration (environment variables): ``MODEL_BUCKET`` (default ``serverless-poc-models``),
 ``MODEL_KEY`` (default ``admission.rds``). R and rpy2 come from the runtime (container image).
 """
@@ -231,9 +239,53 @@ def is_keep_warm(event: Any) -> bool:
     )
 
 
+PROXY_HEADERS = {"Content-Type": "application/json", "Access-Control-Allow-Origin": "*"}
+"""Headers of every proxy response: JSON, readable by a page on any origin (errors included)."""
+
+
+def is_proxy_event(event: Any) -> bool:
+    """An API Gateway proxy event (REST ``AWS_PROXY`` or HTTP API), not an applicant."""
+    return isinstance(event, dict) and (
+        "requestContext" in event or ("queryStringParameters" in event and "httpMethod" in event)
+    )
+
+
+def proxy_response(status: int, body: dict[str, Any]) -> dict[str, Any]:
+    """What a proxy integration must return: status, headers and the body as a *string*."""
+    return {
+        "statusCode": status,
+        "headers": dict(PROXY_HEADERS),
+        "body": json.dumps(body, separators=(",", ":")),
+    }
+
+
+def proxy_handler(event: dict[str, Any], request_id: str) -> dict[str, Any]:
+    """Answer an API Gateway proxy event with an HTTP response (never raise: a raised error
+    would reach the caller as API Gateway's bare 502, without CORS headers or a reason)."""
+    query = event.get("queryStringParameters") or {}
+    try:
+        gre, gpa, rank = parse_applicant(query)
+    except ValueError as error:
+        return proxy_response(400, json.loads(str(BadRequest(str(error), request_id))))
+    try:
+        probability = predict(gre, gpa, rank, request_id)
+    except HandlerError as error:
+        print(f"ERROR {error}")  # the function's log keeps the fault for its owner
+        return proxy_response(error.http_status, json.loads(str(error)))
+    except Exception as error:  # a fault nobody foresaw: still an HTTP answer, logged
+        print(f"ERROR unexpected {type(error).__name__}: {_first_line(error)}")
+        fault = HandlerError(
+            f"unexpected {type(error).__name__}; see the function's log", request_id
+        )
+        return proxy_response(500, json.loads(str(fault)))
+    return proxy_response(200, {"result": probability > 0.5, "probability": probability})
+
+
 def lambda_handler(event: Any, context: Any) -> dict[str, Any]:
     """Entry point (``handler.lambda_handler``)."""
     request_id = getattr(context, "aws_request_id", "") or ""
+    if is_proxy_event(event):
+        return proxy_handler(event, request_id)
     if is_keep_warm(event):  # keep this environment (and its loaded model) warm; predict nothing
         load_model(request_id)
         print(f"keep-warm ping from {', '.join(event.get('resources') or ['a schedule'])}")

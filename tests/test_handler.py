@@ -213,3 +213,84 @@ def test_a_role_without_s3_get_object_gets_a_500_naming_the_permission(
     assert "or the object does not exist" in payload["message"]
     assert "s3:ListBucket" in payload["message"]
     assert not (tmp_path / KEY).exists()
+
+
+# --------------------------------------------------------------------------- proxy events
+
+
+def proxy_event(query: dict[str, str] | None) -> dict:
+    """A REST API proxy event (AWS_PROXY) for GET /admit-proxy, as API Gateway builds it."""
+    return {
+        "resource": "/admit-proxy",
+        "path": "/admit-proxy",
+        "httpMethod": "GET",
+        "headers": {"x-api-key": "not-a-real-key"},
+        "queryStringParameters": query,
+        "multiValueQueryStringParameters": {k: [v] for k, v in (query or {}).items()} or None,
+        "pathParameters": None,
+        "requestContext": {"resourcePath": "/admit-proxy", "httpMethod": "GET", "stage": "prod"},
+        "body": None,
+        "isBase64Encoded": False,
+    }
+
+
+def test_a_proxy_event_gets_an_http_response_with_a_string_body(handler):
+    answer = handler.lambda_handler(proxy_event(TEST_EVENT), context())
+    assert answer["statusCode"] == 200
+    assert answer["headers"] == {
+        "Content-Type": "application/json",
+        "Access-Control-Allow-Origin": "*",
+    }
+    assert isinstance(answer["body"], str)
+    body = json.loads(answer["body"])
+    assert body["result"] is True
+    assert body["probability"] == pytest.approx(0.738, abs=5e-4)
+
+
+@pytest.mark.parametrize(
+    "query, expected",
+    [
+        ({"gre": "abc", "gpa": "4", "rank": "1"}, "gre must be a number"),
+        ({"gre": "800", "gpa": "4", "rank": "5"}, "rank must be one of 1, 2, 3, 4"),
+        ({"gre": "800"}, "missing field(s): gpa, rank"),
+        (None, "missing field(s): gre, gpa, rank"),
+    ],
+)
+def test_bad_input_in_a_proxy_event_is_a_400_with_the_cors_header(handler, query, expected):
+    answer = handler.lambda_handler(proxy_event(query), context("req-1"))
+    assert answer["statusCode"] == 400
+    assert answer["headers"]["Access-Control-Allow-Origin"] == "*"
+    body = json.loads(answer["body"])
+    assert body["httpStatus"] == 400 and body["errorType"] == "BadRequest"
+    assert body["request_id"] == "req-1"
+    assert expected in body["message"]
+
+
+def test_a_fault_in_a_proxy_event_is_a_500_response_not_a_raised_error(handler, monkeypatch):
+    monkeypatch.setenv("MODEL_KEY", "missing.rds")
+    answer = handler.lambda_handler(proxy_event(TEST_EVENT), context())
+    assert answer["statusCode"] == 500
+    assert answer["headers"]["Access-Control-Allow-Origin"] == "*"
+    body = json.loads(answer["body"])
+    assert body["errorType"] == "ModelUnavailable" and body["httpStatus"] == 500
+    assert "missing.rds does not exist" in body["message"]
+
+
+def test_an_unforeseen_fault_in_a_proxy_event_is_a_500_that_points_to_the_log(
+    handler, monkeypatch, capsys
+):
+    def broken(*_args, **_kwargs):
+        raise KeyError("surprise")
+
+    monkeypatch.setattr(handler, "predict", broken)
+    answer = handler.lambda_handler(proxy_event(TEST_EVENT), context())
+    assert answer["statusCode"] == 500
+    assert "see the function's log" in json.loads(answer["body"])["message"]
+    assert "unexpected KeyError" in capsys.readouterr().out
+
+
+def test_the_non_proxy_path_still_raises_the_json_error(handler):
+    """The 2017 integration maps the raised message by regex: it must stay a raised error."""
+    with pytest.raises(handler.BadRequest) as excinfo:
+        handler.lambda_handler({"gre": "abc", "gpa": "4", "rank": "1"}, context())
+    assert '"httpStatus":400' in str(excinfo.value)
