@@ -45,6 +45,8 @@ from moto.moto_server.werkzeug_app import (
 )
 from werkzeug.serving import make_server
 
+from .s3website import serve as serve_website
+from .s3website import website_bucket
 from .validation import MAX_JSON_DEPTH, deeper_than_allowed
 
 log = logging.getLogger(__name__)
@@ -378,6 +380,8 @@ class FrontDoor(DomainDispatcherApplication):
     """moto's dispatcher with the door's checks before it and AWS-shaped errors after it."""
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        if website_bucket(environ) is not None:  # S3 website endpoint: public, unsigned, by Host
+            return serve_website(environ, start_response)
         request = Request.of(environ)
         if request.path.startswith("/moto-api") or request.path == "/favicon.ico":
             return _moto_api(request)(start_response)
