@@ -1,0 +1,251 @@
+"""A real browser on the page: headless Chromium, driven by Playwright, every request recorded.
+
+CORS is enforced by browsers only (``requests`` and ``curl`` ignore it), so the page is tested in
+one: Debian's ``/usr/bin/chromium``, headless, through Playwright (its own browser download is
+not needed). The browser's DevTools protocol reports every request the page makes, including the
+CORS preflight (``OPTIONS`` with ``Access-Control-Request-*`` headers) that the page's script never
+sees, the headers as they went over the wire, and, for a blocked call, the browser's own reason
+(``corsError``, e.g. ``PreflightMissingAllowOriginHeader``) and its console message.
+
+Playwright's synchronous API refuses to run inside a running asyncio loop (a Jupyter kernel has
+one), so each visit runs in a worker thread of its own.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+CHROMIUM_VARIABLE = "SERIES_CHROMIUM"
+DEFAULT_CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGUMENTS = (
+    "--no-sandbox",  # containers and CI run without the user namespaces its sandbox needs
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+)
+VIEWPORT = {"width": 760, "height": 720}
+SETTLED = "!['idle', 'pending'].includes(document.getElementById('outcome').dataset.state)"
+
+
+class BrowserMissing(RuntimeError):
+    """No Chromium (or no Playwright) to drive: the message says what to install."""
+
+
+def chromium_path() -> str:
+    """The Chromium to drive: ``SERIES_CHROMIUM``, else Debian's, else one on PATH."""
+    wanted = os.environ.get(CHROMIUM_VARIABLE, "").strip()
+    candidates = [wanted] if wanted else [DEFAULT_CHROMIUM, shutil.which("chromium") or ""]
+    for candidate in candidates:
+        if candidate and Path(candidate).is_file() and os.access(candidate, os.X_OK):
+            return candidate
+    where = wanted or DEFAULT_CHROMIUM
+    raise BrowserMissing(
+        f"No Chromium at {where}. The page is checked in a real browser, because only browsers "
+        "enforce CORS. On Debian or Ubuntu: `sudo apt-get install chromium` (Ubuntu's is a snap: "
+        "`sudo snap install chromium`, then set SERIES_CHROMIUM=/snap/bin/chromium); elsewhere "
+        f"set {CHROMIUM_VARIABLE} to a Chromium or Chrome binary. Playwright's own browser "
+        "download (`playwright install`) also works where it can be reached."
+    )
+
+
+@dataclass
+class SeenRequest:
+    """One request as the browser made it, and what came of it."""
+
+    request_id: str
+    method: str = ""
+    url: str = ""
+    kind: str = ""  # DevTools' resource type: Document, Script, Fetch, Preflight, ...
+    request_headers: dict[str, str] = field(default_factory=dict)
+    status: int | None = None
+    response_headers: dict[str, str] = field(default_factory=dict)
+    error: str = ""
+    cors_error: str = ""
+
+    @property
+    def is_preflight(self) -> bool:
+        return self.kind == "Preflight" or self.method == "OPTIONS"
+
+    def header(self, name: str, response: bool = True) -> str | None:
+        """A request or response header, by case-insensitive name."""
+        headers = self.response_headers if response else self.request_headers
+        return next((v for k, v in headers.items() if k.lower() == name.lower()), None)
+
+    def cors_headers(self) -> dict[str, str]:
+        """The CORS headers of this exchange: Origin and Access-Control-* each way."""
+        sent = {
+            f"sent {k}": v
+            for k, v in sorted(self.request_headers.items())
+            if k.lower() == "origin" or k.lower().startswith("access-control-")
+        }
+        answered = {
+            f"answered {k}": v
+            for k, v in sorted(self.response_headers.items())
+            if k.lower().startswith("access-control-")
+        }
+        return {**sent, **answered}
+
+
+@dataclass
+class PageVisit:
+    """What the page showed after one submission, and everything the browser did for it."""
+
+    url: str
+    state: str
+    result: str
+    message: str
+    requests: list[SeenRequest]
+    console: list[str]
+    screenshot: bytes = b""
+
+    @property
+    def preflights(self) -> list[SeenRequest]:
+        return [seen for seen in self.requests if seen.is_preflight]
+
+    @property
+    def api_calls(self) -> list[SeenRequest]:
+        """The page's calls to the API (the fetch itself, not the preflight)."""
+        return [seen for seen in self.requests if seen.kind == "Fetch" and not seen.is_preflight]
+
+    def table(self) -> Any:
+        """One row a request: method, URL, kind, status, and the browser's error if any."""
+        import pandas as pd
+
+        rows = [
+            {
+                "method": seen.method,
+                "url": seen.url.split("?", 1)[0] + ("?…" if "?" in seen.url else ""),
+                "kind": seen.kind,
+                "status": seen.status if seen.status is not None else "",
+                "browser error": seen.cors_error or seen.error,
+            }
+            for seen in self.requests
+        ]
+        return pd.DataFrame(rows, columns=["method", "url", "kind", "status", "browser error"])
+
+
+class _Recorder:
+    """Collects DevTools Network events into :class:`SeenRequest` records, by request id."""
+
+    def __init__(self) -> None:
+        self.seen: dict[str, SeenRequest] = {}
+
+    def _get(self, request_id: str) -> SeenRequest:
+        return self.seen.setdefault(request_id, SeenRequest(request_id))
+
+    def attach(self, cdp: Any) -> None:
+        cdp.on("Network.requestWillBeSent", self.will_be_sent)
+        cdp.on("Network.requestWillBeSentExtraInfo", self.sent_extra)
+        cdp.on("Network.responseReceived", self.received)
+        cdp.on("Network.responseReceivedExtraInfo", self.received_extra)
+        cdp.on("Network.loadingFailed", self.failed)
+
+    def will_be_sent(self, event: dict[str, Any]) -> None:
+        seen = self._get(event["requestId"])
+        request = event["request"]
+        seen.method, seen.url = request["method"], request["url"]
+        seen.kind = event.get("type", seen.kind) or seen.kind
+        for name, value in request.get("headers", {}).items():
+            seen.request_headers.setdefault(name, value)
+
+    def sent_extra(self, event: dict[str, Any]) -> None:  # the headers as sent on the wire
+        self._get(event["requestId"]).request_headers.update(event.get("headers", {}))
+
+    def received(self, event: dict[str, Any]) -> None:
+        seen = self._get(event["requestId"])
+        response = event["response"]
+        seen.status = response["status"]
+        seen.kind = event.get("type") or seen.kind
+        seen.url = seen.url or response["url"]
+        for name, value in response.get("headers", {}).items():
+            seen.response_headers.setdefault(name, value)
+
+    def received_extra(self, event: dict[str, Any]) -> None:
+        seen = self._get(event["requestId"])
+        seen.response_headers.update(event.get("headers", {}))
+        seen.status = seen.status or event.get("statusCode")
+
+    def failed(self, event: dict[str, Any]) -> None:
+        seen = self._get(event["requestId"])
+        seen.error = event.get("errorText", "")
+        seen.kind = seen.kind or event.get("type", "")
+        cors = event.get("corsErrorStatus") or {}
+        seen.cors_error = cors.get("corsError", "")
+        if cors.get("failedParameter"):
+            seen.cors_error += f" ({cors['failedParameter']})"
+
+    def requests(self) -> list[SeenRequest]:
+        # the preflight has no method/URL until its own event; keep only complete records
+        return [seen for seen in self.seen.values() if seen.method and seen.url]
+
+
+def _visit(
+    url: str, gre: Any, gpa: Any, rank: Any, screenshot: bool, timeout_s: float
+) -> PageVisit:
+    from playwright.sync_api import sync_playwright
+
+    recorder, console = _Recorder(), []
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=chromium_path(), headless=True, args=list(CHROMIUM_ARGUMENTS)
+        )
+        try:
+            page = browser.new_page(viewport=VIEWPORT)
+            page.set_default_timeout(timeout_s * 1000)
+            page.on("console", lambda message: console.append(message.text))
+            cdp = page.context.new_cdp_session(page)
+            cdp.send("Network.enable")
+            recorder.attach(cdp)
+            page.goto(url, wait_until="load")
+            page.fill("#gre", "" if gre is None else str(gre))
+            page.fill("#gpa", "" if gpa is None else str(gpa))
+            if rank is not None:
+                page.select_option("#rank", str(rank))
+            page.click("#submit")
+            page.wait_for_function(SETTLED)
+            page.wait_for_timeout(250)  # trailing DevTools events (a failure after the reject)
+            visit = PageVisit(
+                url=url,
+                state=page.get_attribute("#outcome", "data-state") or "",
+                result=(page.text_content("#result") or "").strip(),
+                message=(page.text_content("#message") or "").strip(),
+                requests=recorder.requests(),
+                console=console,
+                screenshot=page.screenshot(full_page=True) if screenshot else b"",
+            )
+        finally:
+            browser.close()
+    return visit
+
+
+def ask_page(
+    url: str,
+    gre: Any,
+    gpa: Any,
+    rank: Any = None,
+    *,
+    screenshot: bool = True,
+    timeout_s: float = 30,
+) -> PageVisit:
+    """Open the page in headless Chromium, fill the form, submit it and read what it shows.
+
+    ``gre``/``gpa`` are typed as given (None leaves the field empty); ``rank`` is chosen from the
+    page's list (None keeps the default, 1).
+    """
+    chromium_path()  # fail early, with what to install
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError as error:
+        raise BrowserMissing(
+            "Playwright is not installed in this environment; it is pinned in requirements.lock "
+            "(run the series' setup again). Its browser download is not needed: it drives "
+            "Debian's chromium."
+        ) from error
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="browser") as worker:
+        return worker.submit(_visit, url, gre, gpa, rank, screenshot, timeout_s).result()
