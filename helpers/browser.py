@@ -181,8 +181,16 @@ class _Recorder:
             seen.cors_error += f" ({cors['failedParameter']})"
 
     def requests(self) -> list[SeenRequest]:
-        # the preflight has no method/URL until its own event; keep only complete records
-        return [seen for seen in self.seen.values() if seen.method and seen.url]
+        """Complete records in the order the page asked for each URL, a preflight before the
+        call it clears (DevTools reports the call first, then the preflight it triggers)."""
+        complete = [seen for seen in self.seen.values() if seen.method and seen.url]
+        first_seen: dict[str, int] = {}
+        for index, seen in enumerate(complete):
+            first_seen.setdefault(seen.url, index)
+        return sorted(
+            complete,
+            key=lambda seen: (first_seen[seen.url], 0 if seen.is_preflight else 1),
+        )
 
 
 def _visit(
