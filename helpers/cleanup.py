@@ -24,6 +24,7 @@ def series_resources(account: Account) -> list[tuple[str, str]]:
     names = account.names
     functions = (names.function_name, names.no_s3_function, names.image_function)
     return [
+        *api_resources(account),
         ("EventBridge rule", names.schedule_rule),
         *(("Lambda function", name) for name in functions),
         *(("log group", f"/aws/lambda/{name}") for name in functions),
@@ -35,6 +36,23 @@ def series_resources(account: Account) -> list[tuple[str, str]]:
         ("S3 bucket", names.models_bucket),
         ("S3 bucket", names.decoy_bucket),
         ("ECR repository", names.ecr_repository),
+    ]
+
+
+def api_resources(account: Account) -> list[tuple[str, str]]:
+    """Notebook 9's API pieces, in deletion order: usage plans (their stages detached first),
+    API keys, the function's permission statements for API Gateway, then the REST API."""
+    from helpers.api.permission import PROXY_STATEMENT_ID, STATEMENT_ID
+
+    names = account.names
+    return [
+        ("usage plan", names.demo_usage_plan_name),
+        ("usage plan", names.usage_plan_name),
+        ("API key", names.demo_api_key_name),
+        ("API key", names.api_key_name),
+        ("Lambda permission", f"{names.function_name}:{PROXY_STATEMENT_ID}"),
+        ("Lambda permission", f"{names.function_name}:{STATEMENT_ID}"),
+        ("REST API", names.api_name),
     ]
 
 
@@ -86,10 +104,36 @@ def _deleter(account: Account, kind: str, name: str) -> Callable[[], object]:
         return lambda: delete_user(iam, name)
     if kind == "S3 bucket":
         return lambda: _empty_and_delete_bucket(account, name)
+    if kind in ("usage plan", "API key", "REST API", "Lambda permission"):
+        return _api_deleter(account, kind, name)
     if kind == "ECR repository":
         # force: the images go with it (they are this learner's: the repository is)
         return lambda: account.client("ecr").delete_repository(repositoryName=name, force=True)
     raise ValueError(f"no deleter for {kind}")
+
+
+def _api_deleter(account: Account, kind: str, name: str) -> Callable[[], object]:
+    """API Gateway names need not be unique: every item of that name that is yours goes."""
+    from helpers.api.access import delete_usage_plan
+    from helpers.ownership import owned_api_gateway_items
+
+    apigateway = account.client("apigateway")
+    if kind == "Lambda permission":
+        function, _, statement_id = name.partition(":")
+        return lambda: account.client("lambda").remove_permission(
+            FunctionName=function, StatementId=statement_id
+        )
+    delete_one = {
+        "usage plan": lambda item: delete_usage_plan(account, item["id"]),
+        "API key": lambda item: apigateway.delete_api_key(apiKey=item["id"]),
+        "REST API": lambda item: apigateway.delete_rest_api(restApiId=item["id"]),
+    }[kind]
+
+    def delete_all() -> None:
+        for item in owned_api_gateway_items(account, kind, name):
+            delete_one(item)
+
+    return delete_all
 
 
 def _empty_and_delete_bucket(account: Account, bucket: str) -> None:
@@ -144,6 +188,11 @@ def delete_function(account: Account, function_name: str | None = None) -> pd.Da
     return delete_resources(
         account, [("Lambda function", name), ("log group", f"/aws/lambda/{name}")]
     )
+
+
+def delete_api(account: Account) -> pd.DataFrame:
+    """Notebook 9's API, key, usage plans and the function's permissions for API Gateway."""
+    return delete_resources(account, api_resources(account))
 
 
 def delete_schedule(account: Account) -> pd.DataFrame:

@@ -37,6 +37,10 @@ FUNCTION_NAME_2017 = "ServerlessPOCAdmission"
 USER_NAME = "ServerlessPOCLearner"
 SCHEDULE_RULE_NAME = "ServerlessPOCKeepWarm"
 ECR_REPOSITORY = "serverless-poc-admission"
+# Notebook 9 (issue 13): the 2017 REST API, its API key and usage plan.
+API_NAME_2017 = "ServerlessPOC"
+API_KEY_NAME = "ServerlessPOCKey"
+USAGE_PLAN_NAME = "ServerlessPOCPlan"
 
 
 class ConfigurationError(ValueError):
@@ -135,6 +139,36 @@ class Names:
     @property
     def extra_roles(self) -> tuple[str, ...]:
         return (self.demo_role, self.untrusted_role, self.no_s3_role)
+
+    # -- notebook 9: the API (properties, not fields: derived from the prefix the names carry)
+    @property
+    def _camel_prefix(self) -> str:
+        return self.function_name.removesuffix(FUNCTION_NAME_2017)
+
+    @property
+    def api_name(self) -> str:
+        """The REST API (2017: ``ServerlessPOC``)."""
+        return f"{self._camel_prefix}{API_NAME_2017}"
+
+    @property
+    def api_key_name(self) -> str:
+        """The API key callers send as ``x-api-key``."""
+        return f"{self._camel_prefix}{API_KEY_NAME}"
+
+    @property
+    def usage_plan_name(self) -> str:
+        """The usage plan: 10 requests/s, burst 20, 500 requests a day (2017's)."""
+        return f"{self._camel_prefix}{USAGE_PLAN_NAME}"
+
+    @property
+    def demo_api_key_name(self) -> str:
+        """Notebook 9: a second key, on a plan with a tiny quota, to show 429 without 500 calls."""
+        return f"{self.api_key_name}QuotaDemo"
+
+    @property
+    def demo_usage_plan_name(self) -> str:
+        """Notebook 9: the tiny-quota plan of :attr:`demo_api_key_name`."""
+        return f"{self.usage_plan_name}QuotaDemo"
 
 
 def names_for(mode: str, prefix: str = "", account_id: str = "") -> Names:

@@ -25,6 +25,7 @@ MISSING_CODES = (
     "RepositoryNotFoundException",
     "404",
     "NotFound",
+    "NotFoundException",  # API Gateway
 )
 
 
@@ -80,6 +81,8 @@ def _tag_reader(account: Account, kind: str, name: str) -> Callable[[], dict[str
             return _pairs(ecr.list_tags_for_resource(resourceArn=found["repositoryArn"])["tags"])
 
         return repository_tags
+    if kind in API_GATEWAY_KINDS:
+        return lambda: api_gateway_tags(account, kind, name)
     raise ValueError(f"no tag reader for {kind} (names: {names})")
 
 
@@ -98,6 +101,8 @@ def verdict(account: Account, kind: str, name: str) -> Verdict:
     """Does ``name`` exist, and does it carry this learner's tags?"""
     if kind == "log group":
         return _log_group_verdict(account, name)
+    if kind == "Lambda permission":
+        return _permission_verdict(account, name)
     try:
         tags = _tag_reader(account, kind, name)()
     except botocore.exceptions.ClientError as error:
@@ -147,3 +152,65 @@ def require_owned(account: Account, kind: str, name: str) -> None:
             "series changes nothing it does not own. Choose another SERIES_PREFIX (your own "
             "name), or ask whoever owns it."
         )
+
+
+# -- API Gateway (notebook 9): REST APIs, API keys and usage plans are found by name -------------
+API_GATEWAY_KINDS = ("REST API", "API key", "usage plan")
+
+
+def api_gateway_items(account: Account, kind: str, name: str) -> list[dict]:
+    """Every REST API, API key or usage plan called ``name`` (names need not be unique there)."""
+    apigateway = account.client("apigateway")
+    if kind == "REST API":
+        pages = apigateway.get_paginator("get_rest_apis").paginate()
+    elif kind == "API key":
+        pages = apigateway.get_paginator("get_api_keys").paginate(
+            nameQuery=name, includeValues=False
+        )
+    else:
+        pages = apigateway.get_paginator("get_usage_plans").paginate()
+    return [item for page in pages for item in page.get("items", []) if item.get("name") == name]
+
+
+def owned_api_gateway_items(account: Account, kind: str, name: str) -> list[dict]:
+    """The ``name`` items that are this learner's (mock mode: all of them)."""
+    items = api_gateway_items(account, kind, name)
+    if account.settings.is_mock:
+        return items
+    wanted = account.tags.items()
+    return [item for item in items if wanted <= dict(item.get("tags") or {}).items()]
+
+
+def api_gateway_tags(account: Account, kind: str, name: str) -> dict[str, str]:
+    """The tags of the first ``name`` carrying this learner's tags (else of the first found)."""
+    items = api_gateway_items(account, kind, name)
+    if not items:
+        raise botocore.exceptions.ClientError(
+            {"Error": {"Code": "NotFoundException", "Message": f"no {kind} {name}"}}, "Get"
+        )
+    wanted = account.tags.items()
+    for item in items:
+        if wanted <= dict(item.get("tags") or {}).items():
+            return dict(item["tags"])
+    return dict(items[0].get("tags") or {})
+
+
+def _permission_verdict(account: Account, target: str) -> Verdict:
+    """``target`` is ``function:statement-id``: a statement in the function's resource policy.
+    It is ours when its function is (the statement carries no tags of its own)."""
+    import json
+
+    function, _, statement_id = target.partition(":")
+    lam = account.client("lambda")
+    try:
+        policy = json.loads(lam.get_policy(FunctionName=function)["Policy"])
+    except botocore.exceptions.ClientError as error:
+        if is_missing(error):
+            return Verdict(False, False)
+        raise
+    if not any(found.get("Sid") == statement_id for found in policy.get("Statement", [])):
+        return Verdict(False, False)
+    owner = verdict(account, "Lambda function", function)
+    if not owner.owned:
+        return Verdict(True, False, f"its function {function} is not ours ({owner.reason})")
+    return Verdict(True, True)
