@@ -24,6 +24,7 @@ def series_resources(account: Account) -> list[tuple[str, str]]:
     names = account.names
     functions = (names.function_name, names.no_s3_function, names.image_function)
     return [
+        *site_resources(account),
         *api_resources(account),
         ("EventBridge rule", names.schedule_rule),
         *(("Lambda function", name) for name in functions),
@@ -37,6 +38,13 @@ def series_resources(account: Account) -> list[tuple[str, str]]:
         ("S3 bucket", names.decoy_bucket),
         ("ECR repository", names.ecr_repository),
     ]
+
+
+def site_resources(account: Account) -> list[tuple[str, str]]:
+    """Notebook 10's web page: the site bucket (its objects go first, like any bucket's)."""
+    from helpers.web_page import site_bucket_name
+
+    return [("S3 bucket", site_bucket_name(account.names))]
 
 
 def api_resources(account: Account) -> list[tuple[str, str]]:
@@ -193,6 +201,11 @@ def delete_function(account: Account, function_name: str | None = None) -> pd.Da
 def delete_api(account: Account) -> pd.DataFrame:
     """Notebook 9's API, key, usage plans and the function's permissions for API Gateway."""
     return delete_resources(account, api_resources(account))
+
+
+def delete_site(account: Account) -> pd.DataFrame:
+    """Notebook 10's site bucket: the page, its config.js and the bucket."""
+    return delete_resources(account, site_resources(account))
 
 
 def delete_schedule(account: Account) -> pd.DataFrame:

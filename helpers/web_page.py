@@ -148,8 +148,8 @@ def account_blocks_public_access(account: Account) -> dict[str, bool] | None:
         return None
     try:
         found = account.client("s3control").get_public_access_block(AccountId=account.account_id)
-    except botocore.exceptions.ClientError:
-        return None
+    except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError):
+        return None  # none set (NoSuchPublicAccessBlockConfiguration), or not ours to read
     return dict(found["PublicAccessBlockConfiguration"])
 
 
