@@ -31,6 +31,7 @@ from moto.core.config import default_user_config
 from moto.iam.models import iam_backends
 
 from . import moto_patches
+from .apigateway import ApiStages, StageWire
 from .front_door import GuardedMotoServer
 from .identity import ACCOUNT_ID, ROOT_ACCESS_KEY_ID, new_root_secret
 from .scheduler import Scheduler
@@ -120,6 +121,8 @@ class MockAccount:
         self._saved_settings: tuple[float, int, bool] | None = None
         self._endpoint_url: str | None = None
         self._root_secret: str | None = None
+        self.api_stages: ApiStages | None = None
+        """The account's API Gateway stages, served at /restapis/{id}/{stage}/_user_request_/."""
         self._atexit_registered = False
         self._lock = threading.RLock()
 
@@ -228,6 +231,9 @@ class MockAccount:
                 )
                 self._root_secret = new_root_secret()
                 moto_patches.activate(self._service, self._root_secret)
+                self.api_stages = ApiStages(self._service, ACCOUNT_ID, self.region)
+                if self._server.door is not None:  # public stage URLs (apigateway/wire.py)
+                    self._server.door.stage_app = StageWire(self.api_stages)
                 iam_backends[ACCOUNT_ID]["aws"]
                 self._scheduler = Scheduler(self._service, ACCOUNT_ID, time_scale=self.time_scale)
                 self._scheduler.start()
@@ -278,6 +284,7 @@ class MockAccount:
             shutil.rmtree(self._work_dir, ignore_errors=True)
             self._work_dir = None
         self._service = None
+        self.api_stages = None
         self._endpoint_url = None
         self._root_secret = None
 

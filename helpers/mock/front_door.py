@@ -45,6 +45,7 @@ from moto.moto_server.werkzeug_app import (
 )
 from werkzeug.serving import make_server
 
+from .apigateway import is_stage_request
 from .s3website import serve as serve_website
 from .s3website import website_bucket
 from .validation import MAX_JSON_DEPTH, deeper_than_allowed
@@ -377,11 +378,20 @@ def _query_problem(request: Request, body: str) -> Answer | None:
 
 
 class FrontDoor(DomainDispatcherApplication):
-    """moto's dispatcher with the door's checks before it and AWS-shaped errors after it."""
+    """moto's dispatcher with the door's checks before it and AWS-shaped errors after it.
+
+    ``stage_app`` (set by the account) serves API Gateway stages' public URLs,
+    ``/restapis/{api_id}/{stage}/_user_request_/…``, unsigned as on AWS; it exposes only what a
+    deployed stage exposes (apigateway/wire.py).
+    """
+
+    stage_app: Callable[..., Any] | None = None
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
         if website_bucket(environ) is not None:  # S3 website endpoint: public, unsigned, by Host
             return serve_website(environ, start_response)
+        if self.stage_app is not None and is_stage_request(environ.get("PATH_INFO", "") or ""):
+            return self.stage_app(environ, start_response)
         request = Request.of(environ)
         if request.path.startswith("/moto-api") or request.path == "/favicon.ico":
             return _moto_api(request)(start_response)
@@ -434,11 +444,14 @@ class FrontDoor(DomainDispatcherApplication):
 class GuardedMotoServer(ThreadedMotoServer):
     """``ThreadedMotoServer`` serving through the FrontDoor (its ``_server_entry``, door added)."""
 
+    door: FrontDoor | None = None
+
     def _server_entry(self) -> None:
+        self.door = FrontDoor(create_backend_app)
         self._server = make_server(
             self._ip_address,
             self._port,
-            FrontDoor(create_backend_app),
+            self.door,
             True,
             request_handler=MotoRequestHandler,
         )

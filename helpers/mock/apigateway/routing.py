@@ -1,0 +1,112 @@
+"""Which API, stage, resource and method a stage request names, from moto's API Gateway state.
+
+A REST API's resources form a tree of path parts: literal (``admit``), a parameter (``{id}``,
+one segment) or greedy (``{proxy+}``, the rest of the path). As API Gateway does, a literal part
+wins over a parameter, a parameter over a greedy one; a method the resource lacks falls back to
+its ``ANY`` method.
+
+moto keeps only the live API (resources and methods as they are now) and, per stage, the id of
+the deployment it points at, not a snapshot of what was deployed: the mock serves the live API
+on any stage that exists. AWS serves what the stage's deployment captured, so a change needs a
+new deployment there (docs/mock-account.md says so to the learner).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from moto.apigateway.models import apigateway_backends
+
+
+@dataclass(frozen=True)
+class Route:
+    """A request matched to a method of a deployed stage."""
+
+    api: Any
+    stage: Any
+    resource: Any
+    method: Any
+    resource_path: str
+    path_parameters: dict[str, str] = field(default_factory=dict)
+
+
+class NoSuchStage(Exception):
+    """The API id or its stage does not exist here."""
+
+
+class NoSuchRoute(Exception):
+    """The stage exists but no resource and method match the request."""
+
+
+def find_stage(account_id: str, region: str, api_id: str, stage_name: str) -> tuple[Any, Any]:
+    """The moto RestAPI and Stage, or ``NoSuchStage``."""
+    backend = apigateway_backends[account_id][region]
+    api = backend.apis.get(api_id)
+    if api is None:
+        raise NoSuchStage(f"no REST API {api_id} in {region}")
+    stage = api.stages.get(stage_name)
+    if stage is None or not stage.deployment_id:
+        raise NoSuchStage(f"REST API {api_id} has no stage {stage_name}")
+    return api, stage
+
+
+def _children(api: Any) -> dict[str | None, list[Any]]:
+    tree: dict[str | None, list[Any]] = {}
+    for resource in api.resources.values():
+        tree.setdefault(resource.parent_id, []).append(resource)
+    return tree
+
+
+def _kind(path_part: str) -> int:
+    """Matching precedence: 0 literal, 1 ``{name}``, 2 ``{name+}``."""
+    if path_part.startswith("{") and path_part.endswith("+}"):
+        return 2
+    if path_part.startswith("{") and path_part.endswith("}"):
+        return 1
+    return 0
+
+
+def _match(
+    tree: dict[str | None, list[Any]], parent: Any, segments: list[str], found: dict[str, str]
+) -> tuple[Any, dict[str, str]] | None:
+    if not segments:
+        return parent, found
+    head, rest = segments[0], segments[1:]
+    for child in sorted(tree.get(parent.id, []), key=lambda r: _kind(r.path_part)):
+        kind = _kind(child.path_part)
+        if kind == 0 and child.path_part == head:
+            matched = _match(tree, child, rest, found)
+        elif kind == 1:
+            matched = _match(tree, child, rest, {**found, child.path_part[1:-1]: head})
+        elif kind == 2:
+            matched = child, {**found, child.path_part[1:-2]: "/".join(segments)}
+        else:
+            continue
+        if matched is not None:
+            return matched
+    return None
+
+
+def resource_path(resource: Any) -> str:
+    """The resource's path template, ``/admit`` or ``/pets/{id}`` (``/`` for the root)."""
+    return str(resource.get_path()) or "/"
+
+
+def route(api: Any, stage: Any, http_method: str, path: str) -> Route:
+    """The resource and method for ``http_method path`` (path after the stage), or
+    ``NoSuchRoute``."""
+    tree = _children(api)
+    root = next((r for r in tree.get(None, [])), None)
+    if root is None:
+        raise NoSuchRoute(path)
+    segments = [segment for segment in path.split("/") if segment]
+    matched = _match(tree, root, segments, {})
+    if matched is None:
+        raise NoSuchRoute(path)
+    resource, parameters = matched
+    methods = resource.resource_methods
+    method = methods.get(http_method.upper()) or methods.get("ANY")
+    if method is None:
+        raise NoSuchRoute(path)
+    return Route(api, stage, resource, method, resource_path(resource), parameters)
