@@ -341,3 +341,68 @@ def series_live_estimate(image_gb: float = 0.5, days_kept: float = 1.0) -> pd.Da
     table.loc[len(table)] = ["total", "", table["USD"].sum()]
     table["USD"] = table["USD"].map(lambda value: f"{value:.4f}")
     return table
+
+
+# -- notebook 9: what sits in front of the function (API Gateway REST or HTTP API, function URL) --
+# Sources: Amazon API Gateway pricing (https://aws.amazon.com/api-gateway/pricing/) and AWS
+# Lambda pricing (https://aws.amazon.com/lambda/pricing/), us-east-1, checked late 2026.
+# Re-check before teaching: prices and tiers change, and differ by region.
+REST_API_PRICE_PER_MILLION = 3.50  # USD, first 333 million requests a month
+REST_API_FIRST_TIER = 333_000_000
+HTTP_API_PRICE_PER_MILLION = 1.00  # USD, first 300 million requests a month (512 KB units)
+HTTP_API_FIRST_TIER = 300_000_000
+FUNCTION_URL_PRICE_PER_MILLION = 0.0  # no charge beyond the function's own requests and duration
+FRONT_DOOR_SOURCES = (
+    "https://aws.amazon.com/api-gateway/pricing/",
+    "https://aws.amazon.com/lambda/pricing/",
+)
+
+
+def front_door_costs(requests: int, lambda_total: float = 0.0) -> pd.DataFrame:
+    """A month of ``requests`` through each way of exposing the function, in USD.
+
+    ``lambda_total`` is the function's own bill for those requests (``monthly_cost(...)
+    ["total"]``): the same whichever front door calls it. Only the first price tier is modelled
+    (333 M REST, 300 M HTTP API requests a month); data transfer out is billed extra (EC2 data
+    transfer rates) and is not included, nor are caching, custom domains or the 12-month free
+    tier older accounts had. Re-check the prices (FRONT_DOOR_SOURCES) before teaching.
+    """
+    _check_non_negative("requests", requests)
+    _check_non_negative("lambda_total", lambda_total)
+    if requests > min(REST_API_FIRST_TIER, HTTP_API_FIRST_TIER):
+        raise CostModelError(
+            f"requests={requests:,} is past API Gateway's first price tier (300 M a month for "
+            "HTTP APIs, 333 M for REST APIs); this model prices the first tier only. See "
+            f"{FRONT_DOOR_SOURCES[0]} for the cheaper tiers."
+        )
+    rows = [
+        (
+            "REST API (2017's kind)",
+            REST_API_PRICE_PER_MILLION,
+            "API keys, usage plans, mapping templates, request validation, caching, WAF",
+        ),
+        (
+            "HTTP API",
+            HTTP_API_PRICE_PER_MILLION,
+            "JWT authorizers, built-in CORS, proxy only; no API keys or usage plans",
+        ),
+        (
+            "Lambda function URL",
+            FUNCTION_URL_PRICE_PER_MILLION,
+            "one HTTPS endpoint per function, built-in CORS; auth NONE or AWS_IAM only",
+        ),
+    ]
+    table = pd.DataFrame(
+        [
+            {
+                "front door": name,
+                "USD per million": price,
+                "front door $": requests / 1_000_000 * price,
+                "Lambda $": lambda_total,
+                "total $": requests / 1_000_000 * price + lambda_total,
+                "what it offers": offers,
+            }
+            for name, price, offers in rows
+        ]
+    )
+    return table.set_index("front door")

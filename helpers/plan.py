@@ -60,6 +60,17 @@ def resources(names: Names) -> pd.DataFrame:
             "counter-example (deleted in 7)",
         ),
         ("EventBridge rule", names.schedule_rule, 7, "keep-warm schedule (deleted in 7)"),
+        # Notebook 9 (helpers.api): the 2017 REST API in front of the function.
+        ("REST API", names.api_name, 9, "/admit (non-proxy) and /admit-proxy, stage prod"),
+        (
+            "Lambda permission",
+            f"{names.function_name} (2 statements)",
+            9,
+            "apigateway.amazonaws.com may invoke, per method (SourceArn)",
+        ),
+        ("API key", names.api_key_name, 9, "sent as x-api-key"),
+        ("usage plan", names.usage_plan_name, 9, "10 requests/s, burst 20, 500 a day"),
+        ("API key + usage plan", names.demo_usage_plan_name, 9, "3 calls a day: shows 429"),
     ]
     return pd.DataFrame(rows, columns=["kind", "name", "notebook", "purpose"])
 
@@ -96,7 +107,7 @@ def recorded_calls(
                 target = ", ".join(
                     f"{name}={value}"
                     for name, value in call.parameters
-                    if name.endswith(("Name", "Bucket", "Key", "Id")) or name == "Rule"
+                    if name.endswith(("Name", "Bucket", "Key", "Id")) or name in ("Rule", "name")
                 )
                 rows.append(
                     {
@@ -142,12 +153,22 @@ def recorded_calls(
             deploy.ensure_function(account, packaging.build_function_zip(), state.role_arn)
             schedule.ensure_keep_warm_schedule(account)
             creating_calls()
+            _plan_api(account)
+            creating_calls()
         finally:
             if saved is None:
                 os.environ.pop("SERIES_IMAGE_URI", None)
             else:
                 os.environ["SERIES_IMAGE_URI"] = saved
     return pd.DataFrame(rows)
+
+
+def _plan_api(account: Account) -> None:
+    """Notebook 9's creating calls: the API, its permissions, stage, key and usage plans."""
+    from helpers import api
+
+    built = api.ensure_admission_api(account)
+    api.access.ensure_demo_access(account, built.api_id, built.stage)
 
 
 def _model_stand_in():
@@ -195,7 +216,14 @@ def main(argv: list[str] | None = None) -> int:
     estimate = series_live_estimate()
     print("\nEstimated cost of running the series once:")
     print(estimate.to_string(index=False))
-    print("\nCreating calls, in order (notebooks 2-7; counter-examples left out):")
+    from helpers.costs import FRONT_DOOR_SOURCES, REST_API_PRICE_PER_MILLION
+
+    print(
+        f"API Gateway (notebook 9): ${REST_API_PRICE_PER_MILLION:.2f} per million REST API calls; "
+        f"the series makes a few dozen (under $0.001). Source: {FRONT_DOOR_SOURCES[0]} "
+        "(re-check before teaching)."
+    )
+    print("\nCreating calls, in order (notebooks 2-7 and 9; counter-examples left out):")
     planned = recorded_calls(settings, names, account_id or PLACEHOLDER_ACCOUNT)
     print(planned.drop(columns="cli").to_string(index=False))
     print("\nThe same calls as AWS CLI v2 commands (run from the repository's top folder):")

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from helpers import api, cleanup, session
+from helpers import api, cleanup, costs, session
 from helpers.api import access, calling, permission, proxy, rest_api, urls
 from helpers.catchup import catch_up
 from helpers.config import Settings, names_for
@@ -259,3 +259,22 @@ def test_live_opted_in_tags_everything_and_another_owners_api_is_left_alone(live
     assert skipped.loc[f"REST API {live.names.api_name}", "result"].startswith("skipped")
     assert apigateway.get_rest_api(restApiId=other["id"])["name"] == live.names.api_name
     apigateway.delete_rest_api(restApiId=other["id"])
+
+
+# --------------------------------------------------------------------------- front doors (nb 9)
+
+
+def test_front_doors_are_priced_per_million_with_the_function_on_top():
+    table = costs.front_door_costs(3_000_000, lambda_total=1.25)
+    assert table.loc["REST API (2017's kind)", "front door $"] == pytest.approx(10.50)
+    assert table.loc["HTTP API", "front door $"] == pytest.approx(3.00)
+    assert table.loc["Lambda function URL", "front door $"] == 0.0
+    assert (table["Lambda $"] == 1.25).all()
+    assert table.loc["HTTP API", "total $"] == pytest.approx(4.25)
+
+
+def test_front_doors_refuse_what_the_model_cannot_price():
+    with pytest.raises(costs.CostModelError, match="first price tier"):
+        costs.front_door_costs(400_000_000)
+    with pytest.raises(costs.CostModelError, match="requests"):
+        costs.front_door_costs(-1)

@@ -85,7 +85,7 @@ def ensure_rest_api(account: Account) -> RestApi:
     if api is None:
         api = account.client("apigateway").create_rest_api(
             name=name,
-            description="Would this applicant be admitted? (the 2017 series' API)",
+            description="Would this applicant be admitted? (the 2017 series API)",
             endpointConfiguration={"types": ["REGIONAL"]},
             tags=account.tags,
         )
