@@ -3,6 +3,7 @@ the Lambda permission, the key and usage plans, URLs, curl lines, cleanup, and t
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -278,3 +279,98 @@ def test_front_doors_refuse_what_the_model_cannot_price():
         costs.front_door_costs(400_000_000)
     with pytest.raises(costs.CostModelError, match="requests"):
         costs.front_door_costs(-1)
+
+
+# --------------------------------------------------------------------------- over HTTP (mock stage)
+
+APPLICANT = {"gre": 800, "gpa": 4, "rank": 1}
+
+
+def test_the_built_api_answers_200_400_403_and_the_proxy_carries_cors(account, built):
+    key = access.key_value(account, built.access.key_id)
+    ok = calling.call(built.url, APPLICANT, key)
+    assert ok.status == 200 and ok.body["result"] is True
+    bad = calling.call(built.url, {**APPLICANT, "gre": "abc"}, key)
+    assert bad.status == 400
+    assert bad.body["errorType"] == "BadRequest" and "gre must be a number" in bad.body["message"]
+    assert calling.call(built.url, APPLICANT).status == 403
+    proxied = calling.call(built.proxy_url, {**APPLICANT, "rank": "5"}, key)
+    assert proxied.status == 400
+    assert proxied.headers["Access-Control-Allow-Origin"] == "*"
+
+
+def test_without_the_permission_api_gateway_answers_its_own_500(account, built):
+    key = access.key_value(account, built.access.key_id)
+    permission.revoke(account)
+    refused = calling.call(built.url, APPLICANT, key)
+    assert (refused.status, refused.body) == (500, {"message": "Internal server error"})
+    permission.allow_api_gateway(account, built.api_id)
+    assert calling.call(built.url, APPLICANT, key).status == 200
+
+
+def test_the_demo_key_gets_429_past_its_quota(account, built):
+    demo = access.ensure_demo_access(account, built.api_id, "prod")
+    key = access.key_value(account, demo.key_id)
+    statuses = [
+        calling.call(built.url, APPLICANT, key).status for _ in range(access.DEMO_QUOTA + 1)
+    ]
+    assert statuses == [200] * access.DEMO_QUOTA + [429]
+
+
+@pytest.mark.skipif(not calling.curl_available(), reason="curl is not installed")
+def test_curl_makes_the_same_call_with_the_key_from_the_environment(account, built):
+    key = access.key_value(account, built.access.key_id)
+    output = calling.run_curl(built.url, APPLICANT, key)
+    assert output.endswith("HTTP 200") and '"result": true' in output
+    assert calling.run_curl(built.url, APPLICANT).endswith("HTTP 403")
+
+
+# --------------------------------------------------------------------------- the exercise
+
+
+def _solution(account, built) -> str:
+    return f"arn:aws:execute-api:{REGION}:{account.account_id}:{built.api_id}/*/GET/admit-proxy"
+
+
+@pytest.mark.parametrize(
+    "wrong, expected",
+    [
+        (..., "still the placeholder"),
+        (42, "write the ARN as a string"),
+        ("arn:aws:lambda:us-east-1:1:function:x", "not an execute-api ARN"),
+        ("WILDCARD_API", "every API Gateway API in the account"),
+        ("WRONG_PATH", "the proxy resource is admit-proxy"),
+        ("ANY_VERB", "allow exactly GET"),
+    ],
+)
+def test_the_exercise_fails_on_wrong_arns_and_adds_nothing(account, built, wrong, expected):
+    from helpers.exercises import ExerciseNotDone, check_proxy_permission
+
+    right = _solution(account, built)
+    attempt = (
+        {
+            "WILDCARD_API": right.replace(built.api_id, "*"),
+            "WRONG_PATH": right.replace("admit-proxy", "admit"),
+            "ANY_VERB": right.replace("/GET/", "/*/"),
+        }.get(wrong, wrong)
+        if isinstance(wrong, str)
+        else wrong
+    )
+    permission.revoke(account, permission.PROXY_STATEMENT_ID)
+    key = access.key_value(account, built.access.key_id)
+    with pytest.raises(ExerciseNotDone, match=re.escape(expected)):
+        check_proxy_permission(account, built.api_id, attempt, key, built.proxy_url)
+    assert permission.statement(account, permission.PROXY_STATEMENT_ID) is None
+
+
+def test_the_exercise_passes_on_the_solution_and_the_proxy_answers(account, built):
+    from helpers.exercises import check_proxy_permission
+
+    permission.revoke(account, permission.PROXY_STATEMENT_ID)
+    key = access.key_value(account, built.access.key_id)
+    assert calling.call(built.proxy_url, APPLICANT, key).status == 500
+    done = check_proxy_permission(
+        account, built.api_id, _solution(account, built), key, built.proxy_url
+    )
+    assert done.startswith("Done")
+    assert calling.call(built.proxy_url, APPLICANT, key).status == 200

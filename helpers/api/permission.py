@@ -55,13 +55,17 @@ def _scoped_to(found: dict[str, Any] | None, arn: str) -> bool:
 
 
 def allow_api_gateway(
-    account: Account, api_id: str, path: str = "admit", statement_id: str = STATEMENT_ID
+    account: Account,
+    api_id: str,
+    path: str = "admit",
+    statement_id: str = STATEMENT_ID,
+    stage: str = "*",
 ) -> bool:
     """Let API Gateway invoke the function for this API's GET /path. True when added now.
 
     A statement with the same id for another API (an API deleted and made again) is replaced.
     """
-    arn = source_arn(account, api_id, path)
+    arn = source_arn(account, api_id, path, stage=stage)
     found = statement(account, statement_id)
     if _scoped_to(found, arn):
         return False

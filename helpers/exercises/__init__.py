@@ -1,4 +1,4 @@
-"""The "Your turn" exercises of notebooks 3 to 8: checks that judge the learner's own result.
+"""The "Your turn" exercises of notebooks 3 to 9: checks that judge the learner's own result.
 
 Each exercise in a notebook is four cells: the task (markdown), an attempt the learner edits
 (it starts as a placeholder), a solution (tagged ``solution``) and a check (tagged
@@ -11,6 +11,7 @@ malformed or wrong attempt is a teaching moment. On success it returns a sentenc
 of the notebooks: solution cells replaced by a note, outputs cleared.
 """
 
+from helpers.exercises.api import check_proxy_permission
 from helpers.exercises.core import (
     CHECK_TAG,
     LIVE_SETTLE_S,
@@ -53,6 +54,7 @@ __all__ = [
     "check_list_functions_policy",
     "check_logs_policy",
     "check_memory_doubled",
+    "check_proxy_permission",
     "check_role_repaired",
     "check_traffic_profile",
     "learner_copy",
