@@ -384,3 +384,77 @@ def test_a_disabled_key_or_a_plan_for_another_stage_is_forbidden(clients, mock_a
         patchOperations=[{"op": "replace", "path": "/enabled", "value": "true"}],
     )
     assert requests.get(url, headers={"x-api-key": disabled["value"]}).status_code == 200
+
+
+# -- deployments -----------------------------------------------------------------------------------
+def test_a_stage_serves_what_was_deployed_until_the_next_deployment(mock_account, clients):
+    apigateway = clients["apigateway"]
+    api_id, root = new_api(apigateway, "versions")
+    version = apigateway.create_resource(restApiId=api_id, parentId=root, pathPart="version")
+
+    def answer(value: int) -> None:
+        add_method(
+            apigateway,
+            api_id,
+            version["id"],
+            "GET",
+            {"type": "MOCK", "requestTemplates": {"application/json": '{"statusCode": 200}'}},
+            [{"statusCode": "200", "responseTemplates": {"application/json": f'{{"v": {value}}}'}}],
+        )
+
+    answer(1)
+    first = apigateway.create_deployment(restApiId=api_id, stageName="prod")["id"]
+    answer(2)  # changed, not deployed
+    url = stage_url(mock_account.endpoint_url, api_id, "prod", "/version")
+    assert requests.get(url).json() == {"v": 1}
+    apigateway.create_deployment(restApiId=api_id, stageName="prod")
+    assert requests.get(url).json() == {"v": 2}
+    apigateway.create_stage(restApiId=api_id, stageName="old", deploymentId=first)
+    old = stage_url(mock_account.endpoint_url, api_id, "old", "/version")
+    assert requests.get(old).json() == {"v": 1}
+    apigateway.delete_method(restApiId=api_id, resourceId=version["id"], httpMethod="GET")
+    assert requests.get(url).json() == {"v": 2}  # deleted, not deployed: still served
+
+
+def test_greedy_and_parameter_paths_and_literal_precedence(mock_account, clients):
+    apigateway = clients["apigateway"]
+    api_id, root = new_api(apigateway, "paths")
+    mock = {"type": "MOCK", "requestTemplates": {"application/json": '{"statusCode": 200}'}}
+
+    def resource(parent: str, part: str, answer: str) -> str:
+        made = apigateway.create_resource(restApiId=api_id, parentId=parent, pathPart=part)["id"]
+        template = (
+            '{"route": "' + answer + '", "id": "$input.params(\'id\')", '
+            '"rest": "$input.params(\'rest\')", "resource": "$context.resourcePath"}'
+        )
+        add_method(
+            apigateway,
+            api_id,
+            made,
+            "ANY",
+            mock,
+            [{"statusCode": "200", "responseTemplates": {"application/json": template}}],
+        )
+        return made
+
+    files = resource(root, "files", "files")
+    resource(files, "latest", "literal")
+    resource(files, "{id}", "parameter")
+    resource(root, "{rest+}", "greedy")
+    apigateway.create_deployment(restApiId=api_id, stageName="prod")
+
+    def get(path: str) -> dict[str, str]:
+        reply = requests.delete(stage_url(mock_account.endpoint_url, api_id, "prod", path))
+        assert reply.status_code == 200, (path, reply.text)
+        return reply.json()
+
+    assert get("/files")["route"] == "files"
+    assert get("/files/latest")["route"] == "literal"
+    assert get("/files/7") == {
+        "route": "parameter",
+        "id": "7",
+        "rest": "",
+        "resource": "/files/{id}",
+    }
+    assert get("/a/b/c") == {"route": "greedy", "id": "", "rest": "a/b/c", "resource": "/{rest+}"}
+    assert get("/files/7/more")["route"] == "greedy"

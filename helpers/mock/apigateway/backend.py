@@ -28,6 +28,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+from . import deployments
 from .exchange import (
     StageRequest,
     StageResponse,
@@ -73,6 +74,7 @@ class ApiStages:
         self.region = region
         self.clock = clock
         self.usage_plans = UsagePlans(account_id, lambda: self.clock())
+        deployments.install()
 
     def handle(self, request: StageRequest) -> StageResponse:
         """Answer one request; never raises."""

@@ -5,10 +5,9 @@ one segment) or greedy (``{proxy+}``, the rest of the path). As API Gateway does
 wins over a parameter, a parameter over a greedy one; a method the resource lacks falls back to
 its ``ANY`` method.
 
-moto keeps only the live API (resources and methods as they are now) and, per stage, the id of
-the deployment it points at, not a snapshot of what was deployed: the mock serves the live API
-on any stage that exists. AWS serves what the stage's deployment captured, so a change needs a
-new deployment there (docs/mock-account.md says so to the learner).
+A stage is served from what its deployment captured (deployments.py), as on AWS: a change made
+after ``create-deployment`` needs a new deployment. Only if the mock holds no copy of the
+stage's deployment (none is known to be missing) does it fall back to the live API.
 """
 
 from __future__ import annotations
@@ -17,6 +16,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from moto.apigateway.models import apigateway_backends
+
+from .deployments import deployed
 
 
 @dataclass(frozen=True)
@@ -40,7 +41,8 @@ class NoSuchRoute(Exception):
 
 
 def find_stage(account_id: str, region: str, api_id: str, stage_name: str) -> tuple[Any, Any]:
-    """The moto RestAPI and Stage, or ``NoSuchStage``."""
+    """The API as the stage's deployment captured it (or moto's live RestAPI) and the moto
+    Stage, or ``NoSuchStage``."""
     backend = apigateway_backends[account_id][region]
     api = backend.apis.get(api_id)
     if api is None:
@@ -48,7 +50,7 @@ def find_stage(account_id: str, region: str, api_id: str, stage_name: str) -> tu
     stage = api.stages.get(stage_name)
     if stage is None or not stage.deployment_id:
         raise NoSuchStage(f"REST API {api_id} has no stage {stage_name}")
-    return api, stage
+    return deployed(api, stage.deployment_id) or api, stage
 
 
 def _children(api: Any) -> dict[str | None, list[Any]]:
