@@ -175,3 +175,49 @@ def test_quota_periods_start_at_utc_midnight_sunday_and_the_first():
     assert _period_start(_epoch("2026-12-01T00:00:00"), "MONTH", 0) != _period_start(
         _epoch("2026-11-30T00:00:00"), "MONTH", 0
     )
+
+
+METHOD_REQUEST_PASSTHROUGH = r"""#set($allParams = $input.params())
+{
+"body-json" : $input.json('$'),
+"params" : {
+#foreach($type in $allParams.keySet())
+    #set($params = $allParams.get($type))
+"$type" : {
+    #foreach($paramName in $params.keySet())
+    "$paramName" : "$util.escapeJavaScript($params.get($paramName))"
+        #if($foreach.hasNext),#end
+    #end
+}
+    #if($foreach.hasNext),#end
+#end
+},
+"stage-variables" : {
+#foreach($key in $stageVariables.keySet())
+"$key" : "$util.escapeJavaScript($stageVariables.get($key))"
+    #if($foreach.hasNext),#end
+#end
+},
+"context" : {
+    "stage" : "$context.stage",
+    "source-ip" : "$context.identity.sourceIp",
+    "api-key" : "$context.identity.apiKey"
+    }
+}
+"""
+"""The console's "Method Request passthrough" template (abridged context), a stress test of the
+engine: maps, keySet, $foreach.hasNext, nested #set."""
+
+
+def test_the_consoles_method_request_passthrough_template_renders_valid_json():
+    rendered = _render(METHOD_REQUEST_PASSTHROUGH, '{"a": 1}', gre="800", gpa="4")
+    assert json.loads(rendered) == {
+        "body-json": {"a": 1},
+        "params": {
+            "path": {"id": "7"},
+            "querystring": {"gre": "800", "gpa": "4"},
+            "header": {"X-Api-Key": "k"},
+        },
+        "stage-variables": {"a": "b"},
+        "context": {"stage": "prod", "source-ip": "127.0.0.1", "api-key": ""},
+    }
