@@ -85,3 +85,26 @@ def run_curl(
         check=False,
     )
     return done.stdout.strip()
+
+
+def call_until(
+    url: str,
+    params: dict[str, Any] | None,
+    api_key: str | None,
+    want: int = 200,
+    timeout_s: float = 0.0,
+    pause_s: float = 3.0,
+) -> Answer:
+    """Call until the answer has status ``want`` or ``timeout_s`` has passed; the last answer.
+
+    On AWS a new permission, deployment or key takes some seconds to apply everywhere
+    (the mock account applies them at once, so there ``timeout_s=0``: one call).
+    """
+    import time
+
+    deadline = time.monotonic() + timeout_s
+    while True:
+        answer = call(url, params, api_key)
+        if answer.status == want or time.monotonic() >= deadline:
+            return answer
+        time.sleep(pause_s)

@@ -55,6 +55,10 @@ class RestApi:
     resource_id: str = ""
     stage: str = STAGE
     changes: list[str] = field(default_factory=list)
+    paths: dict[str, str] = field(default_factory=dict)  # resource id -> path, for messages
+
+    def path(self, resource_id: str) -> str:
+        return self.paths.get(resource_id, resource_id)
 
 
 def lambda_uri(account: Account, function_arn: str) -> str:
@@ -106,13 +110,13 @@ def _resource_id(account: Account, api_id: str, path: str) -> str:
 def ensure_resource(account: Account, api: RestApi, path_part: str = RESOURCE_PATH) -> str:
     """The resource ``/admit`` under the root (a path: it holds methods)."""
     found = _resource_id(account, api.api_id, f"/{path_part}")
-    if found:
-        return found
-    created = account.client("apigateway").create_resource(
-        restApiId=api.api_id, parentId=api.root_id, pathPart=path_part
-    )
-    api.changes.append(f"created /{path_part}")
-    return created["id"]
+    if not found:
+        found = account.client("apigateway").create_resource(
+            restApiId=api.api_id, parentId=api.root_id, pathPart=path_part
+        )["id"]
+        api.changes.append(f"created /{path_part}")
+    api.paths[found] = f"/{path_part}"
+    return found
 
 
 def ensure_method(account: Account, api: RestApi, resource_id: str) -> dict[str, Any]:
@@ -132,7 +136,7 @@ def ensure_method(account: Account, api: RestApi, resource_id: str) -> dict[str,
             apiKeyRequired=True,
             requestParameters=wanted,
         )
-        api.changes.append(f"put GET on {resource_id}")
+        api.changes.append(f"put GET on {api.path(resource_id)}")
         return method
     if not method.get("apiKeyRequired"):
         method = apigateway.update_method(
@@ -141,7 +145,7 @@ def ensure_method(account: Account, api: RestApi, resource_id: str) -> dict[str,
             httpMethod="GET",
             patchOperations=[{"op": "replace", "path": "/apiKeyRequired", "value": "true"}],
         )
-        api.changes.append("required the API key")
+        api.changes.append(f"required the API key on {api.path(resource_id)}")
     return method
 
 
@@ -171,7 +175,7 @@ def ensure_integration(
             return current
     except apigateway.exceptions.NotFoundException:
         pass
-    api.changes.append(f"put the {wanted['type']} integration on {resource_id}")
+    api.changes.append(f"put the {wanted['type']} integration on {api.path(resource_id)}")
     return apigateway.put_integration(
         restApiId=api.api_id, resourceId=resource_id, httpMethod="GET", **wanted
     )
@@ -205,7 +209,7 @@ def ensure_responses(account: Account, api: RestApi, resource_id: str) -> list[d
             apigateway.put_method_response(
                 **where, statusCode=status, responseModels={JSON: "Empty"}
             )
-            api.changes.append(f"method response {status}")
+            api.changes.append(f"method response {status} on {api.path(resource_id)}")
         wanted: dict[str, Any] = {}
         if pattern:
             wanted["selectionPattern"] = pattern
@@ -216,7 +220,7 @@ def ensure_responses(account: Account, api: RestApi, resource_id: str) -> list[d
             made.append(current)
             continue
         made.append(apigateway.put_integration_response(**where, statusCode=status, **wanted))
-        api.changes.append(f"integration response {status}")
+        api.changes.append(f"integration response {status} on {api.path(resource_id)}")
     return made
 
 
