@@ -166,6 +166,18 @@ def admission_api(mock_account) -> Iterator[dict[str, Any]]:
         allow_apigateway(
             lambda_client, function_name, api_id, mock_account.account_id, "*/GET/admit"
         )
+        proxy = apigateway.create_resource(restApiId=api_id, parentId=root, pathPart="admit-proxy")
+        add_method(
+            apigateway,
+            api_id,
+            proxy["id"],
+            "GET",
+            {"type": "AWS_PROXY", "integrationHttpMethod": "POST", "uri": lambda_uri(function_arn)},
+            [],
+        )
+        allow_apigateway(
+            lambda_client, function_name, api_id, mock_account.account_id, "*/GET/admit-proxy"
+        )
         apigateway.create_deployment(restApiId=api_id, stageName="prod")
         key = key_and_plan(
             apigateway,
@@ -177,6 +189,7 @@ def admission_api(mock_account) -> Iterator[dict[str, Any]]:
         try:
             yield {
                 "url": stage_url(mock_account.endpoint_url, api_id, "prod", "/admit"),
+                "proxy_url": stage_url(mock_account.endpoint_url, api_id, "prod", "/admit-proxy"),
                 "key": key,
                 "api_id": api_id,
                 "function": function_name,
@@ -277,3 +290,15 @@ def test_only_stage_urls_are_public_everything_else_still_needs_a_signature(
     )
     assert invoke.status_code == 403
     assert requests.get(f"{base}/moto-api/data.json").status_code == 404
+
+
+def test_the_proxy_integration_gets_the_handlers_http_answer(admission_api):
+    admitted = requests.get(admission_api["proxy_url"], params={"gre": 800, "gpa": 4, "rank": 1})
+    bad = requests.get(admission_api["proxy_url"], params={"gre": 800, "gpa": "four", "rank": 1})
+    assert admitted.status_code == 200, admitted.text
+    assert admitted.json()["result"] is True
+    assert bad.status_code == 400, bad.text
+    assert "gpa" in bad.text
+    for reply in (admitted, bad):  # the function's own headers, on the error path too
+        assert reply.headers["Access-Control-Allow-Origin"]
+        assert reply.headers["Content-Type"].startswith("application/json")
