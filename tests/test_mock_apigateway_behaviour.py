@@ -458,3 +458,35 @@ def test_greedy_and_parameter_paths_and_literal_precedence(mock_account, clients
     }
     assert get("/a/b/c") == {"route": "greedy", "id": "", "rest": "a/b/c", "resource": "/{rest+}"}
     assert get("/files/7/more")["route"] == "greedy"
+
+
+def test_gateway_responses_customize_the_gateways_own_errors(clients, mock_account, clock):
+    apigateway = clients["apigateway"]
+    api_id, url = _keyed_mock_api(clients, mock_account, "gateway")
+    apigateway.put_gateway_response(
+        restApiId=api_id,
+        responseType="DEFAULT_4XX",
+        responseParameters={"gatewayresponse.header.Access-Control-Allow-Origin": "'*'"},
+    )
+    apigateway.put_gateway_response(
+        restApiId=api_id,
+        responseType="MISSING_AUTHENTICATION_TOKEN",
+        statusCode="404",
+        responseTemplates={
+            "application/json": '{"error": $context.error.messageString, '
+            '"type": "$context.error.responseType"}'
+        },
+    )
+    before = requests.get(url)  # not deployed yet: the stage's deployment has none
+    assert "Access-Control-Allow-Origin" not in before.headers
+    apigateway.create_deployment(restApiId=api_id, stageName="gateway")
+    no_key = requests.get(url)
+    assert_gateway_error(no_key, 403, "ForbiddenException", '{"message":"Forbidden"}')
+    assert no_key.headers["Access-Control-Allow-Origin"] == "*"
+    unknown = requests.get(url + "/nowhere")
+    assert unknown.status_code == 404
+    assert unknown.json() == {
+        "error": "Missing Authentication Token",
+        "type": "MISSING_AUTHENTICATION_TOKEN",
+    }
+    assert "Access-Control-Allow-Origin" not in unknown.headers  # the specific type wins

@@ -38,6 +38,7 @@ from .exchange import (
     missing_authentication_token,
     too_many_requests,
 )
+from .gateway_responses import customize
 from .integrations import (
     Call,
     IntegrationFailure,
@@ -93,6 +94,18 @@ class ApiStages:
         except NoSuchStage as why:
             log.info("403 Forbidden: %s", why)
             return forbidden()
+        response = self._serve(request, request_id, api, stage)
+        context = {
+            "requestId": request_id,
+            "apiId": api.id,
+            "stage": stage.name,
+            "httpMethod": request.method,
+            "path": f"/{stage.name}{request.path}",
+            "accountId": self.account_id,
+        }
+        return customize(response, api, context)
+
+    def _serve(self, request: StageRequest, request_id: str, api: Any, stage: Any) -> StageResponse:
         try:
             matched = route(api, stage, request.method, request.path)
         except NoSuchRoute:
@@ -104,7 +117,7 @@ class ApiStages:
                     self.region, api.id, stage.name, request.single_headers()
                 )
             except KeyRejected:
-                return forbidden()
+                return forbidden("INVALID_API_KEY")
             except Throttled:
                 return too_many_requests()
             except QuotaExceeded:

@@ -1,4 +1,5 @@
-"""What a deployment captured: the API's resources and methods at ``create-deployment`` time.
+"""What a deployment captured: the API's resources, methods and gateway responses at
+``create-deployment`` time.
 
 On AWS a stage serves the deployment it points at; a change to a resource, method, integration
 or mapping made afterwards does nothing until the next deployment. moto keeps only the live
@@ -43,10 +44,12 @@ class DeployedResource:
 
 @dataclass
 class DeployedApi:
-    """The API's resources as one deployment captured them (routing.py reads ``resources``)."""
+    """The API as one deployment captured it (routing.py reads ``resources``,
+    gateway_responses.py ``gateway_responses``)."""
 
     id: str
     resources: dict[str, DeployedResource]
+    gateway_responses: dict[str, Any] = field(default_factory=dict)
 
 
 def snapshot(api: Any) -> DeployedApi:
@@ -61,7 +64,7 @@ def snapshot(api: Any) -> DeployedApi:
         )
         for resource_id, resource in list(api.resources.items())
     }
-    return DeployedApi(api.id, resources)
+    return DeployedApi(api.id, resources, copy.deepcopy(dict(api.gateway_responses)))
 
 
 def deployed(api: Any, deployment_id: str) -> DeployedApi | None:

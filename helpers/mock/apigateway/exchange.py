@@ -54,6 +54,9 @@ class StageResponse:
     status: int
     headers: list[tuple[str, str]] = field(default_factory=list)
     body: bytes = b""
+    response_type: str | None = None
+    """For API Gateway's own errors, the gateway response type an API may customize
+    (gateway_responses.py); None for what the integration answered."""
 
     def header(self, name: str) -> str | None:
         wanted = name.lower()
@@ -65,47 +68,64 @@ class StageResponse:
         self.headers.append((name, value))
 
 
-def gateway_error(status: int, error_type: str, body: str) -> StageResponse:
+def gateway_error(
+    status: int, error_type: str, body: str, response_type: str | None = None
+) -> StageResponse:
     """One of API Gateway's own answers, with its headers."""
     return StageResponse(
         status,
         [("Content-Type", "application/json"), ("x-amzn-ErrorType", error_type)],
         body.encode(),
+        response_type,
     )
 
 
 def missing_authentication_token() -> StageResponse:
     """403: no resource or method of the stage matches (REST APIs answer this, not 404)."""
     return gateway_error(
-        403, "MissingAuthenticationTokenException", '{"message":"Missing Authentication Token"}'
+        403,
+        "MissingAuthenticationTokenException",
+        '{"message":"Missing Authentication Token"}',
+        "MISSING_AUTHENTICATION_TOKEN",
     )
 
 
-def forbidden() -> StageResponse:
-    """403: no valid API key where one is required, or an API id or stage that is not there."""
-    return gateway_error(403, "ForbiddenException", '{"message":"Forbidden"}')
+def forbidden(response_type: str | None = None) -> StageResponse:
+    """403: no valid API key where one is required (``INVALID_API_KEY``), or an API id or stage
+    that is not there (no API to customize it)."""
+    return gateway_error(403, "ForbiddenException", '{"message":"Forbidden"}', response_type)
 
 
 def too_many_requests() -> StageResponse:
     """429: the usage plan's rate or burst is used up for now."""
-    return gateway_error(429, "TooManyRequestsException", '{"message":"Too Many Requests"}')
+    return gateway_error(
+        429, "TooManyRequestsException", '{"message":"Too Many Requests"}', "THROTTLED"
+    )
 
 
 def limit_exceeded() -> StageResponse:
     """429: the usage plan's quota for the period is used up."""
-    return gateway_error(429, "LimitExceededException", '{"message":"Limit Exceeded"}')
+    return gateway_error(
+        429, "LimitExceededException", '{"message":"Limit Exceeded"}', "QUOTA_EXCEEDED"
+    )
 
 
 def internal_server_error(status: int = 500) -> StageResponse:
     """500 (a failure inside API Gateway: permission, template, no mapping) or 502 (a proxy
     integration's malformed response or function error)."""
     return gateway_error(
-        status, "InternalServerErrorException", '{"message": "Internal server error"}'
+        status,
+        "InternalServerErrorException",
+        '{"message": "Internal server error"}',
+        "DEFAULT_5XX",
     )
 
 
 def unsupported_media_type() -> StageResponse:
     """415: no request template for the body's content type and passthrough refused."""
     return gateway_error(
-        415, "UnsupportedMediaTypeException", '{"message": "Unsupported Media Type"}'
+        415,
+        "UnsupportedMediaTypeException",
+        '{"message": "Unsupported Media Type"}',
+        "UNSUPPORTED_MEDIA_TYPE",
     )
