@@ -142,3 +142,25 @@ def test_missing_chromium_says_what_to_install(monkeypatch, tmp_path):
     monkeypatch.setenv(browser.CHROMIUM_VARIABLE, str(tmp_path / "no-chromium"))
     with pytest.raises(browser.BrowserMissing, match="apt-get install chromium"):
         browser.ask_page("http://127.0.0.1:1/", 800, 4, 1)
+
+
+def test_exercise_allow_only_the_pages_origin(deployed):
+    from helpers.exercises import ExerciseNotDone
+    from helpers.exercises.page import check_page_origin
+
+    site, api_id = deployed.site.url, deployed.api.api_id
+    with pytest.raises(ExerciseNotDone, match="placeholder"):
+        check_page_origin(deployed.account, api_id, site, ...)
+    with pytest.raises(ExerciseNotDone, match="any origin"):
+        check_page_origin(deployed.account, api_id, site, "*")
+    with pytest.raises(ExerciseNotDone) as trailing_slash:
+        check_page_origin(deployed.account, api_id, site, site + "/")
+    assert "PreflightAllowOriginMismatch" in str(trailing_slash.value)
+    assert "an origin has no path" in str(trailing_slash.value)
+    port = int(site.rsplit(":", 1)[1])
+    with pytest.raises(ExerciseNotDone, match=f"port: yours is {port + 1}"):
+        check_page_origin(deployed.account, api_id, site, site.replace(str(port), str(port + 1)))
+    assert check_page_origin(deployed.account, api_id, site, site).startswith("Done")
+    visit = deployed.ask(640, 3.19, 4)
+    assert visit.result == "FAIL"
+    assert {seen.header("Access-Control-Allow-Origin") for seen in visit.api_calls} == {site}
