@@ -213,3 +213,19 @@ def test_website_host_reaches_no_other_service(site, visit, mock_account):
 def test_website_host_forms(host, bucket):
     found = WEBSITE_HOST.match(host)
     assert (found.group("bucket") if found else None) == bucket
+
+
+def test_a_failure_inside_is_a_500_page_and_the_endpoint_keeps_serving(site, visit, monkeypatch):
+    from helpers.mock.s3website import wire
+
+    bucket = site()
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(wire, "answer", broken)
+    failed = visit(bucket, "/")
+    assert failed.status_code == 500
+    assert "<li>Code: InternalError</li>" in failed.text and "boom" not in failed.text
+    monkeypatch.undo()
+    assert visit(bucket, "/").status_code == 200
