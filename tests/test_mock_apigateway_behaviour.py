@@ -175,7 +175,11 @@ def proxy_api(mock_account, clients, mock_zip) -> dict[str, Any]:
     )
     allow_apigateway(clients["lambda"], name, api_id, mock_account.account_id, "*/*/*")
     apigateway.create_deployment(restApiId=api_id, stageName="v1", variables={"tier": "gold"})
-    return {"url": stage_url(mock_account.endpoint_url, api_id, "v1", "/items/42"), "api": api_id}
+    return {
+        "url": stage_url(mock_account.endpoint_url, api_id, "v1", "/items/42"),
+        "api": api_id,
+        "arn": arn,
+    }
 
 
 def test_proxy_event_and_reply(proxy_api, mock_account):
@@ -490,3 +494,30 @@ def test_gateway_responses_customize_the_gateways_own_errors(clients, mock_accou
         "type": "MISSING_AUTHENTICATION_TOKEN",
     }
     assert "Access-Control-Allow-Origin" not in unknown.headers  # the specific type wins
+
+
+def test_a_proxy_event_names_the_api_key_the_request_was_admitted_with(
+    proxy_api, mock_account, clients, clock
+):
+    apigateway = clients["apigateway"]
+    api_id, root = new_api(apigateway, "keyed-proxy")
+    keyed = apigateway.create_resource(restApiId=api_id, parentId=root, pathPart="keyed")
+    add_method(
+        apigateway,
+        api_id,
+        keyed["id"],
+        "GET",
+        {"type": "AWS_PROXY", "integrationHttpMethod": "POST", "uri": lambda_uri(proxy_api["arn"])},
+        [],
+        key_required=True,
+    )
+    allow_apigateway(clients["lambda"], "proxyfunction", api_id, mock_account.account_id, "*/*/*")
+    apigateway.create_deployment(restApiId=api_id, stageName="v1")
+    key = key_and_plan(apigateway, api_id, "v1", {"rateLimit": 5.0, "burstLimit": 5}, {})
+    reply = requests.get(
+        stage_url(mock_account.endpoint_url, api_id, "v1", "/keyed"), headers={"x-api-key": key}
+    )
+    assert reply.status_code == 201, reply.text
+    identity = reply.json()["event"]["requestContext"]["identity"]
+    assert identity["apiKey"] == key and identity["apiKeyId"]
+    assert reply.json()["event"]["headers"]["X-Api-Key"] == key
