@@ -521,3 +521,29 @@ def test_a_proxy_event_names_the_api_key_the_request_was_admitted_with(
     identity = reply.json()["event"]["requestContext"]["identity"]
     assert identity["apiKey"] == key and identity["apiKeyId"]
     assert reply.json()["event"]["headers"]["X-Api-Key"] == key
+
+
+def test_the_source_arn_names_the_request_as_made_not_the_resource_template(
+    mock_account, clients, mock_function
+):
+    apigateway = clients["apigateway"]
+    name, arn = _function(mock_function, clients, ECHO_HANDLER)
+    api_id, root = new_api(apigateway, "things")
+    things = apigateway.create_resource(restApiId=api_id, parentId=root, pathPart="things")
+    thing = apigateway.create_resource(restApiId=api_id, parentId=things["id"], pathPart="{id}")
+    add_method(
+        apigateway,
+        api_id,
+        thing["id"],
+        "ANY",
+        {"type": "AWS_PROXY", "integrationHttpMethod": "POST", "uri": lambda_uri(arn)},
+        [],
+    )
+    apigateway.create_deployment(restApiId=api_id, stageName="prod")
+    url = stage_url(mock_account.endpoint_url, api_id, "prod", "/things/42")
+    allow_apigateway(clients["lambda"], name, api_id, mock_account.account_id, "*/ANY/things/*")
+    allow_apigateway(clients["lambda"], name, api_id, mock_account.account_id, "*/GET/things/{id}")
+    assert_gateway_error(requests.get(url), 500, "InternalServerErrorException", INTERNAL)
+    allow_apigateway(clients["lambda"], name, api_id, mock_account.account_id, "*/GET/things/*")
+    assert requests.get(url).status_code == 502  # allowed now; the echo is no proxy reply
+    assert requests.delete(url).status_code == 500  # DELETE is not allowed

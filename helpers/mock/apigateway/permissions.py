@@ -2,7 +2,9 @@
 
 API Gateway invokes a Lambda integration as the service principal ``apigateway.amazonaws.com``
 with a source ARN ``arn:aws:execute-api:{region}:{account}:{api_id}/{stage}/{METHOD}/{path}``
-(``path`` the resource path without its leading ``/``, as the console writes it). The
+for the request as made: its HTTP method (GET, also for an ``ANY`` method) and its path without
+the leading ``/`` (``items/42``, not ``items/{id}``; which is why AWS SAM writes ``*`` for path
+parameters and ``ANY`` in the permissions it generates). The
 function's resource policy (what ``aws lambda add-permission`` added; moto keeps it) must have
 an Allow statement for that principal, ``lambda:InvokeFunction`` and a ``AWS:SourceArn``
 condition the ARN is like (``*`` and ``?`` wildcards), and a ``AWS:SourceAccount`` condition, if
