@@ -5,7 +5,10 @@ In order, as API Gateway checks them:
 1. The API id and stage must exist: otherwise 403 ``{"message":"Forbidden"}``
    (``ForbiddenException``). On AWS every API id resolves (``*.execute-api`` is a wildcard
    name) and the default endpoint answers this 403, not a 404, for an API or stage it does not
-   serve; the mock answers the same so that a typo looks the same in both.
+   serve (a URL missing its stage, whose first segment is then taken for one, gets
+   ``{"message":"Forbidden"}``: github.com/OWASP/Serverless-Goat/issues/14). The mock answers
+   the same so that a typo looks the same in both; LocalStack's 404 ("does not correspond to a
+   deployed API Gateway API") is its own.
 2. A resource and method must match: otherwise 403 ``{"message":"Missing Authentication
    Token"}`` (REST APIs answer an unknown path or method this way, not 404).
 3. A method with ``apiKeyRequired`` needs a valid key within its usage plan's throttle and quota
