@@ -374,3 +374,13 @@ def test_the_exercise_passes_on_the_solution_and_the_proxy_answers(account, buil
     )
     assert done.startswith("Done")
     assert calling.call(built.proxy_url, APPLICANT, key).status == 200
+
+
+def test_plan_mode_lists_the_api_resources_with_live_names():
+    from helpers import plan
+
+    table = plan.resources(names_for("live", "bob", "111122223333"))
+    rows = table[table["notebook"] == 9]
+    assert set(rows["kind"]) >= {"REST API", "API key", "usage plan", "Lambda permission"}
+    assert "BobServerlessPOC" in set(rows["name"])
+    assert "BobServerlessPOCPlan" in set(rows["name"])
