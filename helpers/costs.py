@@ -384,7 +384,7 @@ def front_door_costs(requests: int, lambda_total: float = 0.0) -> pd.DataFrame:
         (
             "HTTP API",
             HTTP_API_PRICE_PER_MILLION,
-            "JWT authorizers, built-in CORS, proxy only; no API keys or usage plans",
+            "JWT authorizers, built-in CORS, no mapping templates; no API keys or usage plans",
         ),
         (
             "Lambda function URL",
