@@ -3,7 +3,8 @@ SHELL := /bin/bash
 PY ?= .venv/bin/python
 SETUP ?= venv
 export RPY2_CFFI_MODE ?= ABI
-export PYTHONDONTWRITEBYTECODE := 1
+# Setup (uv) leaves most .pyc files to be written on first import: let Python write them.
+unexport PYTHONDONTWRITEBYTECODE
 # A terminal of a `make lab` session advertises its account; tests and series runs must not empty
 # it (notebook 11 cleans up), so every target starts its own accounts (`make lab` sets it itself).
 unexport SERIES_MOCK_ACCOUNT

@@ -110,11 +110,11 @@ install_with_uv() {
   eval "$settings"
   # uv's report (resolved / prepared / installed / compiled, each timed) goes to a log, each line
   # with the time it was printed (benchmarks/bench_setup.py reads it); its summary lines are shown.
-  # PYTHONDONTWRITEBYTECODE (the Makefile sets it) is dropped for uv: its build environment for
-  # rpy2-rinterface would otherwise import setuptools from source in every build step (pip's
-  # build environments have .pyc files). The venv's .pyc files come from --compile-bytecode.
+  # No --compile-bytecode: compiling all ~12,000 modules up front took longer than the whole
+  # install (benchmarks/bench_setup.py). Python writes each module's .pyc the first time it is
+  # imported, so only what the series uses is compiled, once (uv's documented default).
   env -u PYTHONDONTWRITEBYTECODE \
-    "$uv_bin" pip install --python "$VENV/bin/python" --compile-bytecode -r requirements.lock 2>&1 \
+    "$uv_bin" pip install --python "$VENV/bin/python" -r requirements.lock 2>&1 \
     | while IFS= read -r line; do printf '%s %s\n' "$EPOCHREALTIME" "$line"; done > "$VENV/.setup-uv.log"
   status=${PIPESTATUS[0]}
   if [ "$status" != 0 ]; then
@@ -124,8 +124,16 @@ install_with_uv() {
   say "uv: $(cut -d' ' -f2- "$VENV/.setup-uv.log" | grep -E '^(Resolved|Prepared|Installed|Bytecode compiled) ' | paste -sd ';' | sed 's/;/; /g')"
   t_lock=$(elapsed "$t"); t=$(seconds)
   "$uv_bin" pip install -q --python "$VENV/bin/python" --no-deps --no-build-isolation -e . || return 1
+  # What a notebook kernel imports is compiled now, once (a few seconds), so that a first kernel
+  # is as quick as after pip, even where PYTHONDONTWRITEBYTECODE=1 stops Python writing .pyc files
+  # later (the Makefile unexports it; a shell of one's own may not).
+  env -u PYTHONDONTWRITEBYTECODE "$VENV/bin/python" -c "$KERNEL_IMPORTS" >/dev/null 2>&1 \
+    || say "note: importing what a kernel imports failed; rpy2's check below says more"
   t_helpers=$(elapsed "$t")
 }
+KERNEL_IMPORTS="import ipykernel.kernelapp, nbclient, pandas, matplotlib.pyplot, boto3, \
+rpy2.robjects, moto.server, helpers.session, helpers.deploy, helpers.invoke, helpers.calls, \
+helpers.mock.account"
 
 if [ "${1:-}" = --uv-settings ]; then # what uv gets from this machine's pip settings
   uv_settings
@@ -182,8 +190,9 @@ fi
 # 2. .venv with pinned packages ------------------------------------------------------------------
 # Both routes: the venv is made by this Python's own venv module (with pip, as always), the same
 # requirements.lock goes in with its pins, sdists (rpy2-rinterface) are built in ABI mode in an
-# isolated build environment, .pyc files are compiled, and helpers/ is installed editable with the
-# venv's own setuptools (no network). uv is only faster at it: parallel downloads, one resolver pass.
+# isolated build environment, and helpers/ is installed editable with the venv's own setuptools (no
+# network). uv is faster at it: parallel downloads, one resolver pass, and .pyc files written when a
+# module is first imported rather than all at install (pip compiles every module at install).
 export RPY2_CFFI_MODE=${RPY2_CFFI_MODE:-ABI}
 want=$(cat requirements.lock pyproject.toml | sha256sum | cut -c1-16)
 t_setup=$(seconds)
