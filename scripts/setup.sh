@@ -187,6 +187,22 @@ if [ "$(uname -s)" = Linux ] && ! command -v bwrap >/dev/null 2>&1; then
   fi
 fi
 
+# 1c. chromium: notebook 10 drives the web page in a real browser (Debian's, through Playwright) --
+if [ "$(uname -s)" = Linux ] && ! command -v chromium >/dev/null 2>&1 && [ -z "${SERIES_CHROMIUM:-}" ]; then
+  if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+    say "installing Debian's chromium (notebook 10 opens the web page in it, headless; once)"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null \
+      || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } \
+      || say "chromium could not be installed: notebook 10 will say what to install"
+  elif command -v apt-get >/dev/null 2>&1 && command -v sudo >/dev/null 2>&1; then
+    say "installing Debian's chromium with sudo (notebook 10 opens the web page in it, headless)"
+    sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null \
+      || say "chromium could not be installed: notebook 10 will say what to install"
+  else
+    say "chromium is not installed: notebook 10 needs it (sudo apt-get install chromium, or SERIES_CHROMIUM=path)"
+  fi
+fi
+
 # 2. .venv with pinned packages ------------------------------------------------------------------
 # Both routes: the venv is made by this Python's own venv module (with pip, as always), the same
 # requirements.lock goes in with its pins, sdists (rpy2-rinterface) are built in ABI mode in an
