@@ -229,3 +229,19 @@ def test_a_failure_inside_is_a_500_page_and_the_endpoint_keeps_serving(site, vis
     assert "<li>Code: InternalError</li>" in failed.text and "boom" not in failed.text
     monkeypatch.undo()
     assert visit(bucket, "/").status_code == 200
+
+
+def test_account_level_block_public_access_wins_over_the_bucket(site, visit, mock_account):
+    """Set in moto's S3 Control backend directly: boto3 sends S3 Control calls to
+    ``{account}.{endpoint}``, a host that cannot point at the mock's 127.0.0.1."""
+    from moto.s3.models import PublicAccessBlock
+    from moto.s3control.models import s3control_backends
+
+    bucket = site()
+    control = s3control_backends[mock_account.account_id]["aws"]
+    control.public_access_block = PublicAccessBlock(False, False, False, True)
+    try:
+        assert visit(bucket, "/").status_code == 403
+    finally:
+        control.public_access_block = None
+    assert visit(bucket, "/").status_code == 200
