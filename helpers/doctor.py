@@ -509,6 +509,41 @@ def check_participant_policy(
         yield Line(OK, "participant policy", f"all {total} actions the series needs are allowed")
 
 
+def check_chromium() -> Iterable[Line]:
+    """Notebook 10 drives the web page in a real browser: Debian's chromium, through Playwright."""
+    wanted = os.environ.get("SERIES_CHROMIUM", "")
+    found = wanted or shutil.which("chromium") or ""
+    if not found or not Path(found).exists():
+        yield Line(
+            FAIL,
+            "chromium",
+            f"{wanted} does not exist" if wanted else "not found on PATH",
+            "Notebook 10 opens the page in it: `sudo apt-get install chromium` (make setup does "
+            "this on Debian as root), or set SERIES_CHROMIUM to a Chromium or Chrome binary.",
+        )
+        return
+    done = subprocess.run(
+        [found, "--headless", "--no-sandbox", "--version"],
+        capture_output=True,
+        text=True,
+        timeout=20,
+        check=False,
+        stdin=subprocess.DEVNULL,
+    )
+    version = done.stdout.strip().splitlines()[-1] if done.stdout.strip() else ""
+    if done.returncode or not version:
+        tail = (done.stderr.strip().splitlines() or ["no message"])[-1]
+        yield Line(
+            FAIL,
+            "chromium",
+            f"{found} does not start ({tail})",
+            "Reinstall it (`sudo apt-get install --reinstall chromium`) or point SERIES_CHROMIUM "
+            "at another Chromium.",
+        )
+    else:
+        yield Line(OK, "chromium", f"{version} ({found}), for notebook 10's page")
+
+
 CHECKS: list[tuple[str, Check]] = [
     ("Python", check_python),
     ("R", check_r),
@@ -517,6 +552,7 @@ CHECKS: list[tuple[str, Check]] = [
     ("ports", check_ports),
     ("bubblewrap", check_bubblewrap),
     ("Docker", lambda: check_docker(_mode_or_mock())),
+    ("chromium", check_chromium),
     ("mode", check_mode),
 ]
 

@@ -211,3 +211,27 @@ def test_the_python_line_follows_the_toolchain_rule(monkeypatch, version):
     expected = {"3.9.18": doctor.FAIL, "3.11.7": doctor.OK, "3.99.0": doctor.WARN}[version]
     assert line.status == expected
     assert sys.executable in line.detail
+
+
+def test_without_chromium_it_is_red_and_says_what_to_install(monkeypatch, tmp_path):
+    monkeypatch.setenv("PATH", str(tmp_path))  # an empty folder: no chromium
+    monkeypatch.delenv("SERIES_CHROMIUM", raising=False)
+    (line,) = doctor.check_chromium()
+    assert line.status == doctor.FAIL
+    assert line.detail == "not found on PATH"
+    assert "apt-get install chromium" in line.fix and "SERIES_CHROMIUM" in line.fix
+
+
+def test_a_chromium_that_does_not_start_is_red_with_its_message(monkeypatch, tmp_path):
+    fake = tmp_path / "chromium"
+    fake.write_text(
+        "#!/bin/sh\necho 'error while loading shared libraries: libnss3.so' >&2\nexit 127\n"
+    )
+    fake.chmod(0o755)
+    monkeypatch.setenv("SERIES_CHROMIUM", str(fake))
+    (line,) = doctor.check_chromium()
+    assert line.status == doctor.FAIL
+    assert "libnss3.so" in line.detail and "--reinstall chromium" in line.fix
+    monkeypatch.setenv("SERIES_CHROMIUM", str(tmp_path / "nowhere"))
+    (line,) = doctor.check_chromium()
+    assert line.status == doctor.FAIL and line.detail.endswith("nowhere does not exist")
