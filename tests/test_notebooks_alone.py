@@ -14,9 +14,9 @@ from helpers.series import notebooks, run_notebook
 NOTEBOOKS = list(reversed(notebooks()))
 
 
-def test_the_series_has_its_nine_notebooks_in_order():
+def test_the_series_has_its_eleven_notebooks_in_order():
     names = [path.stem for path in notebooks()]
-    assert [name[:2] for name in names] == [f"{n:02d}" for n in range(1, 10)]
+    assert [name[:2] for name in names] == [f"{n:02d}" for n in range(1, 12)]
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[path.stem for path in NOTEBOOKS])
