@@ -384,3 +384,27 @@ def test_plan_mode_lists_the_api_resources_with_live_names():
     assert set(rows["kind"]) >= {"REST API", "API key", "usage plan", "Lambda permission"}
     assert "BobServerlessPOC" in set(rows["name"])
     assert "BobServerlessPOCPlan" in set(rows["name"])
+
+
+def test_a_fault_is_a_500_through_both_integrations_not_a_200(account, built):
+    """The 500 mapping (not in 2017): a missing model is the owner's fault, never a 200."""
+    from helpers.deploy import wait_until_ready
+
+    lam = account.client("lambda")
+    name = account.names.function_name
+    variables = lam.get_function_configuration(FunctionName=name)["Environment"]["Variables"]
+    lam.update_function_configuration(
+        FunctionName=name, Environment={"Variables": {**variables, "MODEL_KEY": "missing.rds"}}
+    )
+    wait_until_ready(account, name)
+    key = access.key_value(account, built.access.key_id)
+    try:
+        plain = calling.call(built.url, APPLICANT, key)
+        proxied = calling.call(built.proxy_url, APPLICANT, key)
+    finally:
+        lam.update_function_configuration(FunctionName=name, Environment={"Variables": variables})
+        wait_until_ready(account, name)
+    assert plain.status == 500 and plain.body["errorType"] == "ModelUnavailable"
+    assert "missing.rds does not exist" in plain.body["message"]
+    assert proxied.status == 500 and proxied.headers["Access-Control-Allow-Origin"] == "*"
+    assert calling.call(built.url, APPLICANT, key).status == 200
