@@ -202,6 +202,8 @@ def publish(account: Account, api_url: str, api_key: str, page: Path = PAGE_FILE
             Bucket=bucket, Key=key, Body=body, ContentType=content_type, CacheControl="no-cache"
         )
         site.steps.append((f"s3://{bucket}/{key}", content_type))
+    if not account.settings.is_mock:
+        site.steps.append(("website endpoint", _wait_until_served(site.url)))
     account_block = account_blocks_public_access(account)
     if account_block and account_block.get("RestrictPublicBuckets"):
         site.steps.append(
@@ -212,6 +214,27 @@ def publish(account: Account, api_url: str, api_key: str, page: Path = PAGE_FILE
             )
         )
     return site
+
+
+def _wait_until_served(url: str, timeout_s: float = 60) -> str:
+    """Live mode: a new bucket's website and a new policy can take a few seconds to answer 200
+    everywhere (404 NoSuchBucket or 403 meanwhile); wait for the page, and say how it went."""
+    import requests
+
+    deadline, status = time.monotonic() + timeout_s, None
+    while True:
+        try:
+            status = fetch(url).status_code
+        except requests.RequestException as error:
+            return f"not reachable from here ({type(error).__name__}); open {url} in a browser"
+        if status == 200 or time.monotonic() > deadline:
+            break
+        time.sleep(3)
+    if status == 200:
+        return "serves the page (200)"
+    return (
+        f"still answers {status} after {timeout_s:.0f} s; see the account Block Public Access row"
+    )
 
 
 def fetch(url: str, timeout: float = 10, **kwargs: Any) -> Any:

@@ -7,6 +7,7 @@ import re
 from html.parser import HTMLParser
 
 import pytest
+import requests
 
 from helpers import cleanup, web_page
 from helpers.config import names_for
@@ -90,7 +91,12 @@ def test_cleanup_deletes_the_site_bucket_with_its_objects(account):
     assert "serverless-poc-site" not in buckets
 
 
+def _unreachable(url, **kwargs):
+    raise requests.ConnectionError(f"no network to {url} in tests")
+
+
 def test_live_mode_refuses_without_opt_in_then_creates_prefixed_tagged(live, monkeypatch):
+    monkeypatch.setattr(web_page, "fetch", _unreachable)  # the live website is on the internet
     with pytest.raises(LiveModeNotConfirmed):
         web_page.publish(live, "https://x.execute-api.us-east-1.amazonaws.com/prod/admit", "k")
     monkeypatch.setenv("SERIES_LIVE_CREATE", "yes")
@@ -102,7 +108,20 @@ def test_live_mode_refuses_without_opt_in_then_creates_prefixed_tagged(live, mon
         t["Key"]: t["Value"] for t in live.client("s3").get_bucket_tagging(Bucket=bucket)["TagSet"]
     }
     assert tags == {"project": "serverless-poc", "owner": "alice"}
+    assert dict(site.steps)["website endpoint"].startswith("not reachable from here")
     assert cleanup.delete_site(live).loc[f"S3 bucket {bucket}", "result"] == "deleted"
+
+
+def test_live_publish_waits_until_the_new_website_serves(monkeypatch):
+    """A new bucket's website answers 404/403 for a few seconds on AWS; publish waits for 200."""
+    answers = iter([404, 403, 200])
+    monkeypatch.setattr(
+        web_page, "fetch", lambda url: type("Answer", (), {"status_code": next(answers)})
+    )
+    monkeypatch.setattr(web_page.time, "sleep", lambda seconds: None)
+    assert web_page._wait_until_served("http://b.s3-website-us-east-1.amazonaws.com") == (
+        "serves the page (200)"
+    )
 
 
 class _Assets(HTMLParser):
