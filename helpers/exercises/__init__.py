@@ -33,6 +33,7 @@ from helpers.exercises.function import (
     undo_role_repair,
 )
 from helpers.exercises.learner import learner_copy, main, write_learner_copies
+from helpers.exercises.page import check_page_origin
 from helpers.exercises.policies import (
     check_fixed_policy,
     check_list_functions_policy,
@@ -54,6 +55,7 @@ __all__ = [
     "check_list_functions_policy",
     "check_logs_policy",
     "check_memory_doubled",
+    "check_page_origin",
     "check_proxy_permission",
     "check_role_repaired",
     "check_traffic_profile",
