@@ -9,16 +9,18 @@ participant, grouped by the ``owner`` tag, and proof that nothing is left.
     python -m helpers.sweep --delete             # each owner's resources, as notebook 11 deletes them
 
 What counts as the series': a resource tagged ``project=serverless-poc``, or whose name has the
-series' stem (``ServerlessPOC`` in IAM, Lambda, EventBridge and log group names,
-``serverless-poc`` in bucket and ECR repository names) — so a resource that lost or never got
-its tags still shows, marked ``untagged``. The Resource Groups Tagging API cannot do this alone:
+series' stem (``ServerlessPOC`` in IAM, Lambda, EventBridge, log group and API Gateway names,
+``serverless-poc`` in bucket and ECR repository names, notebook 10's site bucket included) — so a
+resource that lost or never got its tags still shows, marked ``untagged``. API Gateway names need
+not be unique, so its REST APIs, API keys and usage plans are listed with their ids too. The Resource Groups Tagging API cannot do this alone:
 it does not cover IAM, and a function's log group is created by Lambda without tags. So every
 service is listed with its own read calls (IAM's are global; the others are per region).
 
 ``--delete`` runs, for each owner found (or each ``--owner``), the series' own cleanup
 (``helpers.cleanup.delete_everything``) with that owner's names: only what carries
 ``project=serverless-poc`` and ``owner=<that owner>`` is deleted, in reverse order, each with its
-outcome. Nothing untagged is deleted; the final listing shows it, with the command to remove it
+outcome — the site bucket emptied first, usage plans detached from their stages and deleted
+before the API keys and the REST API, a function's statements for API Gateway before the API. Nothing untagged is deleted; the final listing shows it, with the command to remove it
 by hand. The sweep never creates or changes anything, so it needs no ``SERIES_LIVE_CREATE``.
 """
 
@@ -35,7 +37,7 @@ import pandas as pd
 
 PROJECT = "serverless-poc"
 NAME_STEMS = ("ServerlessPOC", "serverless-poc")
-COLUMNS = ["kind", "name", "owner", "project", "note"]
+COLUMNS = ["kind", "name", "id", "owner", "project", "note"]
 
 
 def _pairs(items: Iterable[dict[str, str]] | None) -> dict[str, str]:
@@ -54,7 +56,9 @@ def _safe_tags(read: Callable[[], dict[str, str]]) -> dict[str, str] | None:
         return None
 
 
-def _row(kind: str, name: str, tags: dict[str, str] | None, note: str = "") -> dict[str, str]:
+def _row(
+    kind: str, name: str, tags: dict[str, str] | None, note: str = "", item_id: str = ""
+) -> dict[str, str]:
     tags = tags or {}
     if not note and tags.get("project") != PROJECT:
         note = "untagged: found by its name"
@@ -63,6 +67,7 @@ def _row(kind: str, name: str, tags: dict[str, str] | None, note: str = "") -> d
     return {
         "kind": kind,
         "name": name,
+        "id": item_id,
         "owner": tags.get("owner", ""),
         "project": tags.get("project", ""),
         "note": note,
@@ -160,6 +165,29 @@ def _regional(session: boto3.Session, region: str) -> list[dict[str, str]]:
             )
             if _keep(name, tags):
                 rows.append(_row("ECR repository", name, tags))
+    return rows + _api_gateway(session, region)
+
+
+API_GATEWAY_LISTS = (
+    # kind, paginated read call, its arguments; in the order cleanup deletes them
+    ("usage plan", "get_usage_plans", {}),
+    ("API key", "get_api_keys", {"includeValues": False}),
+    ("REST API", "get_rest_apis", {}),
+)
+"""Notebook 9's API Gateway items. Their tags come with the listing (no call per item)."""
+
+
+def _api_gateway(session: boto3.Session, region: str) -> list[dict[str, str]]:
+    """REST APIs, API keys and usage plans (a key's value is never read). A function's
+    statements allowing API Gateway are part of its policy: they go with the function."""
+    apigateway = session.client("apigateway", region_name=region)
+    rows = []
+    for kind, operation, arguments in API_GATEWAY_LISTS:
+        for page in apigateway.get_paginator(operation).paginate(**arguments):
+            for item in page.get("items", []):
+                name, tags = item.get("name", ""), dict(item.get("tags") or {})
+                if _keep(name, tags):
+                    rows.append(_row(kind, name, tags, item_id=item["id"]))
     return rows
 
 
@@ -205,9 +233,10 @@ def delete_owner(session: boto3.Session, region: str, owner: str) -> pd.DataFram
 def _session(region: str) -> boto3.Session:
     """The standard AWS configuration (profile, environment, or a mock account's variables).
 
-    In live mode it carries the series' opt-in hook, so nothing can be created or changed.
+    It carries the series' opt-in hook, so nothing can be created or changed (but a usage plan
+    detached from its stages, to be deleted).
     """
-    from helpers.session import install_hook, refuse_unconfirmed_changes
+    from helpers.session import install_hook
 
     session = boto3.Session(region_name=region)
     if session.get_credentials() is None:
@@ -215,30 +244,67 @@ def _session(region: str) -> boto3.Session:
             "[sweep] no AWS credentials: configure them the standard way (AWS_PROFILE, "
             "`aws configure`, or environment variables) for the workshop account."
         )
-    install_hook(session, refuse_unconfirmed_changes)
+    install_hook(session, refuse_changes_but_detaching)
     return session
 
 
+def _only_detaches_stages(params: dict[str, Any]) -> bool:
+    operations = params.get("patchOperations") or []
+    return bool(operations) and all(
+        operation.get("op") == "remove" and operation.get("path") == "/apiStages"
+        for operation in operations
+    )
+
+
+def refuse_changes_but_detaching(service: str, operation: str, params: dict[str, Any]) -> None:
+    """The live-mode opt-in hook, letting one change through: detaching a usage plan from its
+    stages. AWS refuses to delete a plan that still names a stage, so deleting a plan is
+    UpdateUsagePlan (remove ``/apiStages``) then DeleteUsagePlan; the hook alone would stop the
+    sweep at the first plan. Any other change, e.g. to a plan's limits, is still refused."""
+    from helpers.session import refuse_unconfirmed_changes
+
+    if (service, operation) == ("apigateway", "UpdateUsagePlan") and _only_detaches_stages(params):
+        return
+    refuse_unconfirmed_changes(service, operation, params)
+
+
+HAND_ORDER = ("usage plan", "API key", "REST API")
+"""Kinds whose order matters when removed by hand (a plan still naming a stage is refused, and
+a stage in a plan keeps its API); every other kind follows, in the listing's order."""
+
+
+def _hand_command(kind: str, name: str, item_id: str) -> str:
+    if kind == "log group":
+        return f"aws logs delete-log-group --log-group-name {name}"
+    if kind == "IAM role":
+        return (
+            f"# detach its policies first: aws iam list-attached-role-policies --role-name {name}\n"
+            f"aws iam delete-role --role-name {name}"
+        )
+    if kind == "S3 bucket":
+        return f"aws s3 rb s3://{name} --force  # its objects first, then the bucket"
+    if kind == "usage plan":
+        return (
+            f"# detach its stages first: aws apigateway get-usage-plan --usage-plan-id {item_id}, then "
+            "for each apiStages entry\n"
+            f"#   aws apigateway update-usage-plan --usage-plan-id {item_id} "
+            "--patch-operations op=remove,path=/apiStages,value=API_ID:STAGE\n"
+            f"aws apigateway delete-usage-plan --usage-plan-id {item_id}  # {name}"
+        )
+    if kind == "API key":
+        return f"aws apigateway delete-api-key --api-key {item_id}  # {name}"
+    if kind == "REST API":
+        return f"aws apigateway delete-rest-api --rest-api-id {item_id}  # {name}"
+    return f"# {kind} {name}: delete it in the console or with the aws CLI"
+
+
 def _hand_commands(table: pd.DataFrame) -> list[str]:
-    """CLI commands that remove what the tag-based cleanup leaves (untagged, or no owner)."""
-    commands = []
-    for row in table.itertuples():
-        if row.owner:
-            continue
-        if row.kind == "log group":
-            commands.append(f"aws logs delete-log-group --log-group-name {row.name}")
-        elif row.kind == "IAM role":
-            commands.append(
-                f"# detach its policies first: aws iam list-attached-role-policies --role-name {row.name}\n"
-                f"aws iam delete-role --role-name {row.name}"
-            )
-        elif row.kind == "S3 bucket":
-            commands.append(f"aws s3 rb s3://{row.name} --force")
-        else:
-            commands.append(
-                f"# {row.kind} {row.name}: delete it in the console or with the aws CLI"
-            )
-    return commands
+    """CLI commands that remove what the tag-based cleanup leaves (untagged, or no owner),
+    API Gateway's first, in the order AWS accepts them."""
+    unowned = [row for row in table.itertuples() if not row.owner]
+    rank = {kind: place for place, kind in enumerate(HAND_ORDER)}
+    unowned.sort(key=lambda row: rank.get(row.kind, len(HAND_ORDER)))
+    return [_hand_command(row.kind, row.name, row.id) for row in unowned]
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -4,8 +4,10 @@ none is left — against the mock endpoint configured as live, with two particip
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
+import requests
 
 from helpers import session, sweep
 from helpers.catchup import catch_up
@@ -100,3 +102,130 @@ def test_the_sweep_session_cannot_create_anything(mock_account, monkeypatch):
     client = sweep._session("us-east-1").client("s3")
     with pytest.raises(session.LiveModeNotConfirmed):
         client.create_bucket(Bucket="made-by-a-sweep")
+
+
+def test_the_sweep_may_detach_a_usage_plan_from_its_stages_and_change_nothing_else(monkeypatch):
+    monkeypatch.delenv("SERIES_LIVE_CREATE", raising=False)
+    detach = {"patchOperations": [{"op": "remove", "path": "/apiStages", "value": "a1:prod"}]}
+    sweep.refuse_changes_but_detaching("apigateway", "UpdateUsagePlan", detach)  # let through
+    for params in (
+        {"patchOperations": [{"op": "replace", "path": "/quota/limit", "value": "1000000"}]},
+        {"patchOperations": [*detach["patchOperations"], {"op": "add", "path": "/apiStages"}]},
+        {"patchOperations": []},
+    ):
+        with pytest.raises(session.LiveModeNotConfirmed):
+            sweep.refuse_changes_but_detaching("apigateway", "UpdateUsagePlan", params)
+    with pytest.raises(session.LiveModeNotConfirmed):
+        sweep.refuse_changes_but_detaching("apigateway", "UpdateStage", detach)
+
+
+# --------------------------------------------------------------------------- notebooks 9 and 10
+
+
+def _no_website_fetch(url, **kwargs):
+    raise requests.ConnectionError(f"no network to {url} in tests")
+
+
+@pytest.fixture
+def workshop_with_apis(mock_account, monkeypatch):
+    """Ann and Bob each through notebook 10: function, REST API with both resources and
+    permissions, key and usage plan, the quota demonstration's key and plan, and the site bucket
+    with its page. Beside them a REST API and an API key with Ann's names but no tags (made by
+    hand in the console, say), and an untagged usage plan with the series' stem in its name."""
+    from live_support import push_fake_image
+
+    from helpers import api, cleanup, registry, web_page
+
+    monkeypatch.delenv("SERIES_IMAGE_URI", raising=False)
+    monkeypatch.setattr(registry, "engine_problem", lambda: "there is no Docker engine (test).")
+    monkeypatch.setattr(web_page, "fetch", _no_website_fetch)  # a live website is on the internet
+    participants = []
+    for prefix in ("ann", "bob"):
+        account = _connect_as(monkeypatch, prefix)
+        push_fake_image(account)
+        catch_up("function", account)
+        built = api.ensure_admission_api(account)
+        api.access.ensure_demo_access(account, built.api_id, built.stage)
+        web_page.publish(account, built.url, "key-value-not-used-here")
+        participants.append(account)
+    ann = participants[0]
+    apigateway = ann.client("apigateway")
+    stray_api = apigateway.create_rest_api(name=ann.names.api_name)["id"]
+    stray_key = apigateway.create_api_key(name=ann.names.api_key_name, enabled=True)["id"]
+    stray_plan = apigateway.create_usage_plan(name="ServerlessPOCHandMade")["id"]
+    monkeypatch.delenv("SERIES_LIVE_CREATE")
+    session.disconnect()
+    yield ann, participants[1], {"REST API": stray_api, "API key": stray_key, "plan": stray_plan}
+    monkeypatch.setenv("SERIES_LIVE_CREATE", "yes")
+    for found in apigateway.get_usage_plans()["items"]:
+        api.access.delete_usage_plan(ann, found["id"])
+    for found in apigateway.get_api_keys()["items"]:
+        apigateway.delete_api_key(apiKey=found["id"])
+    for found in apigateway.get_rest_apis()["items"]:
+        apigateway.delete_rest_api(restApiId=found["id"])
+    for account in participants:
+        cleanup.delete_everything(account)
+    session.disconnect()
+
+
+def test_the_survey_lists_each_owners_api_pieces_and_site_and_the_untagged_ones(
+    workshop_with_apis,
+):
+    ann, bob, stray = workshop_with_apis
+    from helpers.web_page import site_bucket_name
+
+    found = sweep.survey(ann.session, ann.region)
+    for account in (ann, bob):
+        names, mine = account.names, found[found["owner"] == account.settings.prefix]
+        listed = set(zip(mine["kind"], mine["name"], strict=True))
+        assert {
+            ("REST API", names.api_name),
+            ("API key", names.api_key_name),
+            ("API key", names.demo_api_key_name),
+            ("usage plan", names.usage_plan_name),
+            ("usage plan", names.demo_usage_plan_name),
+            ("S3 bucket", site_bucket_name(names)),
+            ("Lambda function", names.function_name),
+        } <= listed
+        api_rows = mine[mine["kind"].isin(["REST API", "API key", "usage plan"])]
+        assert len(api_rows) == 5 and all(api_rows["id"])  # ids: names need not be unique
+        assert stray["REST API"] not in set(api_rows["id"])
+    unowned = found[found["owner"] == ""].set_index("id")
+    assert unowned.loc[stray["REST API"], "name"] == ann.names.api_name
+    assert unowned.loc[stray["REST API"], "note"] == "untagged: found by its name"
+    assert unowned.loc[stray["API key"], "kind"] == "API key"
+    assert unowned.loc[stray["plan"], "kind"] == "usage plan"
+
+
+def test_delete_removes_each_owners_api_and_site_and_leaves_the_untagged_ones(
+    workshop_with_apis, capsys
+):
+    ann, bob, stray = workshop_with_apis
+    from helpers.web_page import site_bucket_name
+
+    assert sweep.main(["--delete"]) == 1  # the untagged items are left
+    out = capsys.readouterr().out
+    for account in (ann, bob):
+        names = account.names
+        for resource in (
+            f"usage plan {names.demo_usage_plan_name}",
+            f"usage plan {names.usage_plan_name}",
+            f"API key {names.api_key_name}",
+            f"REST API {names.api_name}",
+            f"S3 bucket {site_bucket_name(names)}",
+        ):
+            assert re.search(rf"{re.escape(resource)}\s+deleted", out), resource
+    left = sweep.survey(ann.session, ann.region)
+    assert set(left["id"]) == set(stray.values())  # all of ann's and bob's gone, nothing else
+    assert set(left["owner"]) == {""}
+    apigateway = ann.client("apigateway")
+    assert apigateway.get_rest_api(restApiId=stray["REST API"])["name"] == ann.names.api_name
+    assert apigateway.get_api_key(apiKey=stray["API key"])["name"] == ann.names.api_key_name
+    buckets = {bucket["Name"] for bucket in ann.client("s3").list_buckets()["Buckets"]}
+    assert not {site_bucket_name(ann.names), site_bucket_name(bob.names)} & buckets
+    # what is left gets the commands to remove it by hand, the plan before the key and the API
+    hand = out[out.index("remove them by hand") :]
+    plan_at = hand.index(f"aws apigateway delete-usage-plan --usage-plan-id {stray['plan']}")
+    key_at = hand.index(f"aws apigateway delete-api-key --api-key {stray['API key']}")
+    api_at = hand.index(f"aws apigateway delete-rest-api --rest-api-id {stray['REST API']}")
+    assert plan_at < key_at < api_at
