@@ -27,6 +27,7 @@ from helpers.config import (
     names_for,
 )
 from helpers.session import Account, is_creating
+from helpers.web_page import site_bucket_name
 
 PLACEHOLDER_ACCOUNT = "111122223333"
 
@@ -71,6 +72,9 @@ def resources(names: Names) -> pd.DataFrame:
         ("API key", names.api_key_name, 9, "sent as x-api-key"),
         ("usage plan", names.usage_plan_name, 9, "10 requests/s, burst 20, 500 a day"),
         ("API key + usage plan", names.demo_usage_plan_name, 9, "3 calls a day: shows 429"),
+        # Notebook 10 (helpers.web_page, helpers.cors): the page, and CORS on the API.
+        ("S3 bucket", site_bucket_name(names), 10, "the web page (S3 website, public read)"),
+        ("OPTIONS method", f"{names.api_name} /admit, /admit-proxy", 10, "CORS preflight answers"),
     ]
     return pd.DataFrame(rows, columns=["kind", "name", "notebook", "purpose"])
 
@@ -155,6 +159,8 @@ def recorded_calls(
             creating_calls()
             _plan_api(account)
             creating_calls()
+            _plan_page(account)
+            creating_calls()
         finally:
             if saved is None:
                 os.environ.pop("SERIES_IMAGE_URI", None)
@@ -169,6 +175,15 @@ def _plan_api(account: Account) -> None:
 
     built = api.ensure_admission_api(account)
     api.access.ensure_demo_access(account, built.api_id, built.stage)
+
+
+def _plan_page(account: Account) -> None:
+    """Notebook 10's creating calls: CORS on the API, the site bucket, its website and the page."""
+    from helpers import api, cors, web_page
+
+    built = api.ensure_admission_api(account)
+    cors.enable_cors(account, built.api_id)
+    web_page.publish(account, built.url, "API_KEY")
 
 
 def _model_stand_in():

@@ -144,7 +144,7 @@ def account_blocks_public_access(account: Account) -> dict[str, bool] | None:
     boto3 sends S3 Control requests to ``{account id}.{endpoint}``, a host the mock's loopback
     address cannot have (the mock's website endpoint still honours an account-level setting).
     """
-    if account.settings.is_mock:
+    if account.mock is not None:  # mock mode, or live settings on a mock account (make plan)
         return None
     try:
         found = account.client("s3control").get_public_access_block(AccountId=account.account_id)
@@ -202,7 +202,7 @@ def publish(account: Account, api_url: str, api_key: str, page: Path = PAGE_FILE
             Bucket=bucket, Key=key, Body=body, ContentType=content_type, CacheControl="no-cache"
         )
         site.steps.append((f"s3://{bucket}/{key}", content_type))
-    if not account.settings.is_mock:
+    if account.mock is None:  # a real account (not make plan's live settings on a mock one)
         site.steps.append(("website endpoint", _wait_until_served(site.url)))
     account_block = account_blocks_public_access(account)
     if account_block and account_block.get("RestrictPublicBuckets"):
