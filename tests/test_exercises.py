@@ -26,7 +26,7 @@ from helpers.exercises import ExerciseNotDone
 from helpers.invoke import Invocation
 from helpers.series import notebooks
 
-EXERCISE_NOTEBOOKS = ["03", "04", "05", "06", "07", "08"]
+EXERCISE_NOTEBOOKS = ["03", "04", "05", "06", "07", "08", "09", "10"]
 NAMES = names_for("mock")
 ACCOUNT_ID = "123456789012"
 REGION = "us-east-1"
