@@ -22,11 +22,13 @@ from helpers.participant.actions import (
 )
 from helpers.participant.cli import main
 from helpers.participant.policy import (
+    MANAGED_POLICY_LIMIT,
     STATEMENT_IDS,
     ParticipantPolicy,
     Scope,
     UnscopedCall,
     build_policy,
+    policy_size,
 )
 from helpers.participant.recording import (
     Recording,
@@ -47,6 +49,7 @@ __all__ = [
     "ACTION_TABLE",
     "LAMBDA_SERVICE",
     "LIVE_ONLY_CALLS",
+    "MANAGED_POLICY_LIMIT",
     "PUSH_ACTIONS",
     "RECORDING_PREFIX",
     "STATEMENT_IDS",
@@ -65,6 +68,7 @@ __all__ = [
     "live_style_account",
     "log_writer",
     "main",
+    "policy_size",
     "record_series",
     "requests_of",
     "run_series",

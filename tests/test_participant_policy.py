@@ -12,11 +12,23 @@ AssumeRole's trust policy with the series' evaluator (helpers/mock/authorization
 the reference, not from the resource mapper this policy is generated with; see
 docs/mock-account.md). The mock does not evaluate conditions, so ``iam:PolicyARN`` and
 ``iam:PassedToService`` are checked with the series' evaluator (``helpers.iam.evaluate``).
+
+One exception, until the mock learns it (a test-only patch, :func:`api_gateway_as_aws`): the mock
+authorizes API Gateway as ``apigateway:<Operation>`` on ``*``, and S3's PutPublicAccessBlock on
+a bucket as ``s3:CreateBucket`` (moto looks for the wrong query string); AWS authorizes API Gateway as
+``apigateway:<HTTP verb>`` on ``arn:aws:apigateway:<region>::<path>`` with the item's tags as
+``aws:ResourceTag`` (a REST API's children inherit them) and a create's as ``aws:RequestTag``,
+and PutPublicAccessBlock as ``s3:PutBucketPublicAccessBlock``. The patch does that for the
+module's mock account, so the owner-tag conditions are enforced there, not only evaluated.
 """
 
 from __future__ import annotations
 
 import json
+import threading
+from collections.abc import Iterator
+from typing import Any
+from urllib.parse import unquote, urlsplit
 
 import boto3
 import botocore.exceptions
@@ -24,6 +36,7 @@ import pytest
 
 from helpers import participant_policy as pp
 from helpers.iam import evaluate, lint_policy
+from helpers.participant.actions import API_GATEWAY_SOURCE, api_gateway_path
 
 PREFIX = "ann"
 OTHER = "bob"
@@ -58,6 +71,13 @@ LINT_EXPLAINED = {
         ("iam", "CreateRole", ("Tags",), ("iam:CreateRole", "iam:TagRole")),
         ("accessanalyzer", "ValidatePolicy", (), ("access-analyzer:ValidatePolicy",)),
         ("sts", "GetCallerIdentity", (), ("sts:GetCallerIdentity",)),
+        ("apigateway", "CreateRestApi", ("tags",), ("apigateway:POST",)),
+        ("apigateway", "GetRestApis", (), ("apigateway:GET",)),
+        ("apigateway", "UpdateUsagePlan", (), ("apigateway:PATCH",)),
+        ("apigateway", "PutIntegrationResponse", (), ("apigateway:PUT",)),
+        ("apigateway", "DeleteApiKey", (), ("apigateway:DELETE",)),
+        ("s3", "PutPublicAccessBlock", (), ("s3:PutBucketPublicAccessBlock",)),
+        ("s3control", "GetPublicAccessBlock", (), ("s3:GetAccountPublicAccessBlock",)),
     ],
 )
 def test_operations_map_to_the_actions_aws_checks(service, operation, parameters, expected):
@@ -68,6 +88,26 @@ def test_every_rule_in_the_table_says_where_it_comes_from():
     for rules in pp.ACTION_TABLE.values():
         for rule in rules:
             assert "https://docs.aws.amazon.com/" in rule.source
+    assert "https://docs.aws.amazon.com/" in API_GATEWAY_SOURCE
+
+
+@pytest.mark.parametrize(
+    ("operation", "parameters", "path"),
+    [
+        ("GetRestApis", {}, "/restapis"),
+        ("CreateDeployment", {"restApiId": "a1"}, "/restapis/a1/deployments"),
+        (
+            "PutIntegrationResponse",
+            {"restApiId": "a1", "resourceId": "r2", "httpMethod": "GET", "statusCode": "400"},
+            "/restapis/a1/resources/r2/methods/GET/integration/responses/400",
+        ),
+        ("GetApiKey", {"apiKey": "k3", "includeValue": "True"}, "/apikeys/k3"),
+        ("CreateUsagePlanKey", {"usagePlanId": "p4"}, "/usageplans/p4/keys"),
+        ("GetStage", {"restApiId": "a1"}, "/restapis/a1/stages/*"),  # not recorded: any
+    ],
+)
+def test_an_api_gateway_call_is_authorized_on_the_path_it_requests(operation, parameters, path):
+    assert api_gateway_path(operation, parameters) == path
 
 
 def test_a_call_outside_the_prefix_stops_generation_and_says_what_to_do():
@@ -93,13 +133,28 @@ def policy(recording) -> pp.ParticipantPolicy:
     return pp.build_policy(recording.requests(), PREFIX)
 
 
+OWNER_TAGS = {"owner": PREFIX, "project": "serverless-poc"}
+API_COLLECTIONS = [
+    f"arn:aws:apigateway:*::/{kind}" for kind in ("restapis", "apikeys", "usageplans")
+]
+
+
 def test_the_policy_is_scoped_to_the_prefix_and_star_only_where_aws_requires(policy):
     for statement in policy.document["Statement"]:
         resources = statement["Resource"]
         resources = [resources] if isinstance(resources, str) else resources
+        actions = statement["Action"]
+        actions = [actions] if isinstance(actions, str) else actions
         if resources == ["*"]:
-            actions = statement["Action"]
             assert set(actions) <= set(pp.ACCOUNT_WIDE), actions
+        elif any(resource.startswith("arn:aws:apigateway:") for resource in resources):
+            # ids, not names: limited by the owner's tags, or a list of a collection
+            condition = statement.get("Condition", {}).get("StringEquals", {})
+            tags = {key.split("/", 1)[1]: value for key, value in condition.items()}
+            if actions == ["apigateway:GET"] and resources == API_COLLECTIONS:
+                assert condition == {}, statement  # listing: a collection has no tags
+            else:
+                assert tags == OWNER_TAGS, statement
         else:
             for resource in resources:
                 assert (
@@ -113,6 +168,23 @@ def test_the_policy_is_scoped_to_the_prefix_and_star_only_where_aws_requires(pol
     }
     assert "lambda:InvokeFunction" in policy.actions()
     assert "s3:ListBucket" in policy.actions() and "s3:ListObjectsV2" not in policy.actions()
+    statements = {statement["Sid"]: statement for statement in policy.document["Statement"]}
+    public = statements["PublishOnlyTheSiteBucket"]  # only the site bucket can be made public
+    assert public["Resource"] == "arn:aws:s3:::ann-serverless-poc-site-*"
+    assert "s3:PutBucketPolicy" in public["Action"]
+    assert "s3:PutBucketPolicy" not in statements["SeriesBuckets"]["Action"]
+    grant = statements["LetOnlyTheSeriesServicesInvokeFunctions"]
+    assert grant["Condition"]["StringEquals"]["lambda:Principal"] == [
+        "apigateway.amazonaws.com",
+        "events.amazonaws.com",
+    ]
+    assert "lambda:AddPermission" not in statements["SeriesFunctions"]["Action"]
+
+
+def test_the_policy_fits_one_managed_policy(policy):
+    size = pp.policy_size(policy.document)
+    assert size == len(json.dumps(policy.document, separators=(",", ":")))  # no spaces in it
+    assert size <= pp.MANAGED_POLICY_LIMIT, f"{size} characters: split it in two managed policies"
 
 
 def test_the_policy_passes_the_series_own_linter_or_each_finding_is_explained(policy):
@@ -143,9 +215,100 @@ def test_the_command_prints_the_policy_json(policy, monkeypatch, capsys, tmp_pat
     assert "--prefix NAME" in capsys.readouterr().err
 
 
+# -- API Gateway authorized as AWS does it (a test-only patch until the mock does it) --------------
+_api_gateway_request = threading.local()
+"""The API Gateway request being authorized in this server thread: its ARN and tag values."""
+
+
+class _TagValues(dict):
+    """Condition values for tag keys: a tag the request or item lacks is the empty string, so
+    ``StringEquals aws:ResourceTag/owner: ann`` fails for an untagged item, as on AWS."""
+
+    def __contains__(self, key: object) -> bool:
+        return isinstance(key, str) and key.startswith(("aws:RequestTag/", "aws:ResourceTag/"))
+
+    def __missing__(self, key: str) -> str:
+        return ""
+
+    def __bool__(self) -> bool:  # moto skips an empty (falsy) set of values
+        return True
+
+
+def _tag_values(backend: Any, method: str, path: str, body: Any) -> _TagValues:
+    """``aws:RequestTag/*`` of a create (POST on a collection), else ``aws:ResourceTag/*`` of the
+    REST API, key or usage plan the path is under (children inherit their parent's tags)."""
+    parts = [unquote(part) for part in path.strip("/").split("/")]
+    if len(parts) == 1:
+        if method != "POST":
+            return _TagValues()
+        try:
+            tags = json.loads(body or "{}").get("tags") or {}
+        except (TypeError, ValueError, AttributeError):
+            tags = {}
+        return _TagValues({f"aws:RequestTag/{k}": v for k, v in tags.items()})
+    items = {"restapis": backend.apis, "apikeys": backend.keys, "usageplans": backend.usage_plans}
+    item = items.get(parts[0], {}).get(parts[1])
+    tags = (getattr(item, "tags", None) or {}) if item is not None else {}
+    return _TagValues({f"aws:ResourceTag/{k}": v for k, v in tags.items()})
+
+
+@pytest.fixture(scope="module")
+def api_gateway_as_aws() -> Iterator[None]:
+    """Authorize the mock's API Gateway requests as ``apigateway:<verb>`` on the path's ARN with
+    tag conditions, and S3 PutPublicAccessBlock as ``s3:PutBucketPublicAccessBlock`` (see the
+    module docstring; belongs in helpers/mock/authorization.py and moto_patches.py)."""
+    from moto.apigateway.models import apigateway_backends
+    from moto.apigateway.responses import APIGatewayResponse
+    from moto.iam import access_control
+    from moto.s3.responses import S3Response
+
+    authorize_original = APIGatewayResponse._authenticate_and_authorize_normal_action
+    authorize_s3_original = S3Response._authenticate_and_authorize_s3_action  # the mock's
+    conditions_original = access_control.IAMPolicyStatement._check_conditions
+
+    def authorize(self: Any, resource: str = "*") -> None:
+        path = urlsplit(self.uri).path
+        arn = f"arn:aws:apigateway:{self.region}::{path}"
+        backend = apigateway_backends[self.current_account][self.region]
+        _api_gateway_request.arn = arn
+        _api_gateway_request.values = _tag_values(backend, self.method, path, self.body)
+        self._get_action = lambda: self.method  # the IAM action is the HTTP verb
+        try:
+            authorize_original(self, arn)
+        finally:
+            del self._get_action
+            _api_gateway_request.__dict__.clear()
+
+    def authorize_s3(
+        self: Any, bucket_name: str | None = None, key_name: str | None = None
+    ) -> None:
+        # moto looks for ?public_access_block where boto3 sends ?publicAccessBlock, and
+        # authorizes the bucket's PutPublicAccessBlock as its default for PUT: s3:CreateBucket
+        if key_name is None and "publicAccessBlock" in (self.querystring or {}):
+            verb = {"PUT": "Put", "GET": "Get", "DELETE": "Delete"}.get(self.method, "Put")
+            self.data["Action"] = f"{verb}BucketPublicAccessBlock"
+        return authorize_s3_original(self, bucket_name=bucket_name, key_name=key_name)
+
+    def check_conditions(self: Any, incoming: dict[str, str] | None) -> bool:
+        values = getattr(_api_gateway_request, "values", None)
+        if values is None or incoming is not None:
+            return conditions_original(self, incoming)
+        if "Resource" in self._statement and not self._check_element_matches(
+            "Resource", _api_gateway_request.arn
+        ):
+            return True  # another resource: the statement does not apply (moto: neutral)
+        return conditions_original(self, values)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(APIGatewayResponse, "_authenticate_and_authorize_normal_action", authorize)
+        patch.setattr(access_control.IAMPolicyStatement, "_check_conditions", check_conditions)
+        patch.setattr(S3Response, "_authenticate_and_authorize_s3_action", authorize_s3)
+        yield
+
+
 # -- proven: a user holding only the policy --------------------------------------------------------
 @pytest.fixture(scope="module")
-def participant(mock_account, policy) -> boto3.Session:
+def participant(mock_account, policy, api_gateway_as_aws) -> boto3.Session:
     """An IAM user (named outside the prefix) whose only permission is the participant policy."""
     iam = mock_account.session().client("iam")
     user = "workshop-participant-ann"
@@ -190,8 +353,32 @@ def test_the_series_runs_as_a_user_holding_only_the_policy(mock_account, partici
         assert decision.allowed, (request, decision.explanation)
 
 
-def test_calls_outside_the_prefix_are_denied(participant, others_bucket):
+@pytest.fixture(scope="module")
+def others_api(mock_account) -> dict[str, str]:
+    """Another participant's REST API, API key and site bucket (made by the root, tagged bob's)."""
+    root = mock_account.session()
+    apigateway = root.client("apigateway")
+    tags = {"owner": OTHER, "project": "serverless-poc"}
+    api = apigateway.create_rest_api(name="BobServerlessPOC", tags=tags)["id"]
+    key = apigateway.create_api_key(name="BobServerlessPOCKey", enabled=True, tags=tags)["id"]
+    site = f"{OTHER}-serverless-poc-site-{mock_account.account_id}"
+    own_models = f"{PREFIX}-serverless-poc-models-{mock_account.account_id}"
+    for bucket in (site, own_models):
+        root.client("s3").create_bucket(Bucket=bucket)
+    return {"api": api, "key": key, "site": site, "own models": own_models}
+
+
+def test_calls_outside_the_prefix_are_denied(participant, others_bucket, others_api):
     iam, s3 = participant.client("iam"), participant.client("s3")
+    apigateway = participant.client("apigateway")
+    public = json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {"Effect": "Allow", "Principal": "*", "Action": "s3:GetObject", "Resource": "*"}
+            ],
+        }
+    )
     trust = json.dumps(
         {
             "Version": "2012-10-17",
@@ -220,12 +407,46 @@ def test_calls_outside_the_prefix_are_denied(participant, others_bucket):
             logGroupName="/aws/lambda/BobServerlessPOCAdmission"
         ),
         "every bucket in the account": lambda: s3.list_buckets(),
+        "another participant's REST API, read": lambda: apigateway.get_resources(
+            restApiId=others_api["api"]
+        ),
+        "another participant's REST API, deleted": lambda: apigateway.delete_rest_api(
+            restApiId=others_api["api"]
+        ),
+        "another participant's API key, read": lambda: apigateway.get_api_key(
+            apiKey=others_api["key"], includeValue=True
+        ),
+        "a REST API without the owner's tags": lambda: apigateway.create_rest_api(
+            name="AnnServerlessPOC"
+        ),
+        "a REST API tagged as another's": lambda: apigateway.create_rest_api(
+            name="AnnServerlessPOC", tags={"owner": OTHER, "project": "serverless-poc"}
+        ),
+        "another participant's site bucket, made public": lambda: s3.put_bucket_policy(
+            Bucket=others_api["site"], Policy=public
+        ),
+        "the participant's model bucket, made public": lambda: s3.put_bucket_policy(
+            Bucket=others_api["own models"], Policy=public
+        ),
+        "the model bucket's Block Public Access, lifted": lambda: s3.put_public_access_block(
+            Bucket=others_api["own models"],
+            PublicAccessBlockConfiguration={"BlockPublicPolicy": False},
+        ),
     }
+    allowed, codes = [], {}
     for label, call in refusals.items():
-        with pytest.raises(botocore.exceptions.ClientError) as refused:
+        try:
             call()
-        code = refused.value.response["Error"]["Code"]
-        assert code in ("AccessDenied", "AccessDeniedException", "403"), (label, code)
+        except botocore.exceptions.ClientError as refused:
+            codes[label] = refused.response["Error"]["Code"]
+        else:
+            allowed.append(label)
+    assert allowed == []
+    assert {
+        label: code
+        for label, code in codes.items()
+        if code not in ("AccessDenied", "AccessDeniedException", "403")
+    } == {}
 
 
 def test_conditions_keep_roles_for_lambda_and_attachments_to_the_series_policies(policy):
@@ -251,3 +472,29 @@ def test_conditions_keep_roles_for_lambda_and_attachments_to_the_series_policies
     assert evaluate(
         "iam:AttachRolePolicy", role, document, context={"iam:PolicyARN": basic}
     ).allowed
+
+
+def test_conditions_keep_function_grants_to_the_series_services_and_api_gateway_to_the_owner(
+    policy,
+):
+    document = policy.document
+    function = "arn:aws:lambda:eu-west-1:123456789012:function:AnnServerlessPOCAdmission"
+    for principal, allowed in (
+        ("apigateway.amazonaws.com", True),
+        ("events.amazonaws.com", True),
+        ("*", False),  # anyone may invoke it
+        ("444455556666", False),  # another account
+    ):
+        decision = evaluate(
+            "lambda:AddPermission", function, document, context={"lambda:Principal": principal}
+        )
+        assert decision.allowed is allowed, principal
+    api = "arn:aws:apigateway:eu-west-1::/restapis/a1b2c3/resources"
+    for owner, allowed in ((PREFIX, True), (OTHER, False)):
+        tags = {"aws:ResourceTag/owner": owner, "aws:ResourceTag/project": "serverless-poc"}
+        assert evaluate("apigateway:POST", api, document, context=tags).allowed is allowed
+    assert not evaluate("apigateway:DELETE", api, document).allowed  # untagged
+    create = "arn:aws:apigateway:eu-west-1::/restapis"
+    tags = {"aws:RequestTag/owner": PREFIX, "aws:RequestTag/project": "serverless-poc"}
+    assert evaluate("apigateway:POST", create, document, context=tags).allowed
+    assert not evaluate("apigateway:POST", create, document).allowed  # no tags

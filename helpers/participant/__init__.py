@@ -3,11 +3,14 @@
 ``python -m helpers.participant_policy --prefix ann`` (``make participant-policy PREFIX=ann``)
 prints the identity policy for a participant's IAM user or IAM Identity Center permission set.
 It is not written by hand: the series' steps (the catch-up path of every notebook, the lessons'
-users and roles, the schedule, invoking and reading logs, notebook 11's reads and deletes) run on
-a private mock account with live names, every API call is recorded (``helpers.calls``), each
+users and roles, the schedule, invoking and reading logs, notebook 9's REST API, key, usage
+plans and function permissions, notebook 10's site bucket and CORS, notebook 11's reads and
+deletes) run on a private mock account with live names, every API call is recorded
+(``helpers.calls``), each
 ``service.Operation`` is mapped to the IAM action(s) AWS checks (:data:`ACTION_TABLE` lists the
 ones that are not simply ``service:Operation``, with their sources), and each action is scoped to
-the resources of the participant's prefix wherever the service allows it.
+the resources of the participant's prefix wherever the service allows it (API Gateway's ARNs
+hold ids, not names: there the ``owner``/``project`` tags limit it).
 
 Two things no recording on the mock can show are added from AWS's documentation and said so:
 the calls ``docker push`` makes (:data:`PUSH_ACTIONS`) and the live-only calls of notebook 4 and

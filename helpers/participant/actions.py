@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import functools
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from urllib.parse import quote
 
 RECORDING_PREFIX = "recording"
 """The placeholder prefix the series' steps run under while their calls are recorded."""
@@ -49,6 +51,15 @@ ACTION_TABLE: dict[tuple[str, str], tuple[ActionRule, ...]] = {
     ),
     ("s3", "AbortMultipartUpload"): (
         ActionRule(("s3:AbortMultipartUpload",), S3_API.format("AbortMultipartUpload")),
+    ),
+    ("s3", "PutPublicAccessBlock"): (
+        ActionRule(("s3:PutBucketPublicAccessBlock",), S3_API.format("PutPublicAccessBlock")),
+    ),
+    ("s3control", "GetPublicAccessBlock"): (
+        ActionRule(
+            ("s3:GetAccountPublicAccessBlock",),
+            S3_API.format("control_GetPublicAccessBlock"),
+        ),
     ),
     ("lambda", "Invoke"): (
         ActionRule(
@@ -158,6 +169,7 @@ SERVICE_PREFIX = {
     "logs": "logs",
     "events": "events",
     "accessanalyzer": "access-analyzer",
+    "s3control": "s3",
 }
 """botocore service name -> IAM service prefix, where they differ (most are the same)."""
 
@@ -187,6 +199,8 @@ ACCOUNT_WIDE = {
     "lambda:ListFunctions": "a list call: no function to scope to",
     "iam:ListPolicies": "a list call (cleanup finds the policy's ARN by name)",
     "logs:DescribeLogGroups": "a list call; logGroupNamePrefix is no resource",
+    "s3:GetAccountPublicAccessBlock": "the account's Block Public Access setting (notebook 10 "
+    "checks whether it keeps the site private): the reference lists no resource for it",
     "access-analyzer:ValidatePolicy": "acts on no resource",
     "iam:SimulateCustomPolicy": "acts on no resource",
     "iam:SimulatePrincipalPolicy": "the principal simulated is the caller, whose name the "
@@ -195,10 +209,50 @@ ACCOUNT_WIDE = {
 """Actions that AWS authorizes only against ``*`` here, and why."""
 
 
+# -- API Gateway: HTTP verbs on resource paths ------------------------------------------------------
+API_GATEWAY_SOURCE = (
+    "https://docs.aws.amazon.com/service-authorization/latest/reference/"
+    "list_amazonapigatewaymanagement.html (API Gateway's management API is authorized as "
+    "apigateway:<HTTP verb> on arn:aws:apigateway:<region>::<the request's path>)"
+)
+
+
+@functools.cache
+def _api_gateway_model() -> object:
+    import botocore.session
+
+    return botocore.session.get_session().get_service_model("apigateway")
+
+
+def api_gateway_route(operation: str) -> tuple[str, str, dict[str, str]]:
+    """``operation``'s HTTP verb, path template and (parameter -> template placeholder), from
+    botocore's model of the API: what API Gateway authorizes is the verb on that path."""
+    model = _api_gateway_model().operation_model(operation)  # type: ignore[attr-defined]
+    placeholders = {
+        name: shape.serialization["name"]
+        for name, shape in model.input_shape.members.items()
+        if shape.serialization.get("location") == "uri"
+    }
+    return model.http["method"], model.http["requestUri"].split("?")[0], placeholders
+
+
+def api_gateway_path(operation: str, parameters: Mapping[str, str]) -> str:
+    """The path an API Gateway call requests (``/restapis/a1b2c3/resources``), ids filled in;
+    a parameter the record does not hold becomes ``*``."""
+    _, template, placeholders = api_gateway_route(operation)
+    path = template
+    for name, placeholder in placeholders.items():
+        value = parameters.get(name)
+        path = path.replace(f"{{{placeholder}}}", quote(value, safe="") if value else "*")
+    return path
+
+
 def iam_actions(service: str, operation: str, parameters: Iterable[str] = ()) -> tuple[str, ...]:
     """The IAM actions AWS checks for ``service.Operation`` called with these parameter names."""
     present = set(parameters)
     prefix = SERVICE_PREFIX.get(service, service)
+    if service == "apigateway":
+        return (f"apigateway:{api_gateway_route(operation)[0]}",)
     actions: list[str] = [f"{prefix}:{operation}"]
     for rule in ACTION_TABLE.get((service, operation), ()):
         if rule.when and rule.when not in present:

@@ -12,6 +12,7 @@ from helpers.config import (
     ConfigurationError,
     _clean_prefix,
 )
+from helpers.participant.policy import MANAGED_POLICY_LIMIT, policy_size
 from helpers.participant.recording import generate, sources_table
 from helpers.participant.simulator import save_requests
 
@@ -54,6 +55,17 @@ def main(argv: list[str] | None = None) -> int:
         print(sources_table(policy), file=sys.stderr)
     text = json.dumps(policy.document, indent=2)
     print(text)
+    size = policy_size(policy.document)
+    verdict = (
+        "fits one managed policy"
+        if size <= MANAGED_POLICY_LIMIT
+        else "too big for one managed policy: split its statements into two"
+    )
+    print(
+        f"[participant-policy] {size:,} characters without white space; a managed policy may "
+        f"have {MANAGED_POLICY_LIMIT:,}: {verdict}",
+        file=sys.stderr,
+    )
     if args.output:
         args.output.parent.mkdir(parents=True, exist_ok=True)
         args.output.write_text(text + "\n")

@@ -21,7 +21,7 @@ from helpers.participant.actions import (
     RECORDING_PREFIX,
     iam_actions,
 )
-from helpers.participant.requests import Request
+from helpers.participant.requests import REQUEST_TAG, RESOURCE_TAG, Request
 
 # -- the participant's resources -------------------------------------------------------------------
 
@@ -48,20 +48,36 @@ class Scope:
         """``ann-serverless-poc-``: every bucket and the ECR repository of the prefix."""
         return self.names.models_bucket.split(MODELS_BUCKET_2017)[0] + "serverless-poc-"
 
+    @property
+    def site_bucket_stem(self) -> str:
+        """``ann-serverless-poc-site-``: notebook 10's site bucket (``web_page.site_bucket_name``)."""
+        from helpers.web_page import site_bucket_name
+
+        return site_bucket_name(self.names).removesuffix("ACCOUNT")
+
     def patterns(self) -> dict[str, tuple[str, ...]]:
-        """Resource kind -> the ARN patterns of this prefix's resources of that kind."""
+        """Resource kind -> the ARN patterns of this prefix's resources of that kind.
+
+        API Gateway's ARNs hold ids, not names (``/restapis/a1b2c3/...``): nothing in them says
+        whose a REST API, key or usage plan is, so those patterns cover the account's and the
+        statements using them are limited by the ``owner``/``project`` tags instead.
+        """
         a, r, stem = self.account_id, self.region, self.iam_stem
+        api = f"arn:aws:apigateway:{r}::"
         return {
             "role": (f"arn:aws:iam::{a}:role/{stem}*",),
             "user": (f"arn:aws:iam::{a}:user/{stem}*",),
             "policy": (f"arn:aws:iam::{a}:policy/{stem}*",),
             "aws-managed-policy": ("arn:aws:iam::aws:policy/*",),
             "object": (f"arn:aws:s3:::{self.bucket_stem}*/*",),  # before bucket: * crosses /
+            "site-bucket": (f"arn:aws:s3:::{self.site_bucket_stem}*",),  # before bucket
             "bucket": (f"arn:aws:s3:::{self.bucket_stem}*",),
             "function": (f"arn:aws:lambda:{r}:{a}:function:{stem}*",),
             "log-group": (f"arn:aws:logs:{r}:{a}:log-group:/aws/lambda/{stem}*",),
             "rule": (f"arn:aws:events:{r}:{a}:rule/{stem}*",),
             "repository": (f"arn:aws:ecr:{r}:{a}:repository/{self.bucket_stem}*",),
+            "api-collection": tuple(f"{api}/{kind}" for kind in API_GATEWAY_COLLECTIONS),
+            "api-item": tuple(f"{api}/{kind}/*" for kind in API_GATEWAY_COLLECTIONS),
             "any": ("*",),
         }
 
@@ -73,6 +89,10 @@ class Scope:
             if kind != "any" and any(_arn_like(pattern, resource) for pattern in patterns):
                 return kind
         return None
+
+
+API_GATEWAY_COLLECTIONS = ("restapis", "apikeys", "usageplans")
+"""The API Gateway collections the series creates in (REST APIs, API keys, usage plans)."""
 
 
 def _arn_like(pattern: str, arn: str) -> bool:
@@ -88,14 +108,34 @@ STATEMENT_IDS = {
     "aws-managed-policy": "ReadAwsManagedPolicies",
     "object": "SeriesObjects",
     "bucket": "SeriesBuckets",
+    "site-bucket": "PublishOnlyTheSiteBucket",
     "function": "SeriesFunctions",
     "log-group": "SeriesLogGroups",
     "rule": "SeriesSchedule",
     "repository": "SeriesImageRepository",
+    "lambda-permission": "LetOnlyTheSeriesServicesInvokeFunctions",
+    "api-create": "CreateApiGatewayItemsWithTheSeriesTags",
+    "api-list": "ListApiGatewayCollections",
+    "api-item": "ApiGatewayItemsWithTheSeriesTags",
     "any": "AccountWideCallsOnly",
 }
+RESOURCE_KIND = {"api-create": "api-collection", "api-list": "api-collection"}
+"""Statement kinds whose resources are another kind's patterns."""
 CONDITIONED = ("iam:PassRole", "iam:AttachRolePolicy", "iam:AttachUserPolicy")
 """Actions with a statement of their own, because their condition is the point."""
+
+
+MANAGED_POLICY_LIMIT = 6144
+"""IAM's quota for a managed policy document, white space not counted ("IAM and AWS STS quotas",
+IAM User Guide; re-check before teaching). An inline user policy may have 2,048."""
+
+
+def policy_size(document: dict[str, Any]) -> int:
+    """The document's size as IAM counts it against the quota: characters, white space not
+    counted."""
+    import json
+
+    return len("".join(json.dumps(document).split()))
 
 
 class UnscopedCall(RuntimeError):
@@ -131,6 +171,8 @@ def build_policy(
     scope = Scope(_clean_prefix(prefix), account_id, region)
     by_kind: dict[str, set[str]] = {}
     attachable: set[str] = set()
+    principals: set[str] = set()
+    tags: dict[str, str] = {}
     passes_roles = False
     problems: list[str] = []
     for request in requests:
@@ -159,7 +201,26 @@ def build_policy(
             attachable.update(value for key, value in request.context if key == "iam:PolicyARN")
             by_kind.setdefault(f"attach:{kind}", set()).add(request.action)
             continue
+        if request.action == "lambda:AddPermission":
+            principals.update(value for key, value in request.context if key == "lambda:Principal")
+            kind = "lambda-permission"
+        elif kind == "api-collection":
+            kind = "api-create" if request.action == "apigateway:POST" else "api-list"
+            if kind == "api-create":
+                created_with = {k[len(REQUEST_TAG) :]: v for k, v in request.context}
+                if not created_with:
+                    problems.append(
+                        f"The series called {request.call} without tags: a participant's policy "
+                        "can only let them create API Gateway items carrying their owner/project "
+                        "tags. Pass tags=account.tags where the item is created."
+                    )
+                tags.update(created_with)
         by_kind.setdefault(kind, set()).add(request.action)
+    if "api-item" in by_kind and not tags:
+        problems.append(
+            "The series changed API Gateway items but never created one with tags, so nothing "
+            "says whose they are; the policy limits API Gateway items by their owner/project tags."
+        )
     if problems:
         raise UnscopedCall("\n".join(f"- {problem}" for problem in problems))
     added: list[tuple[str, str]] = []
@@ -173,17 +234,37 @@ def build_policy(
         added.append((action, "docker login + docker push (ECR's documentation)"))
 
     patterns = scope.patterns()
+    patterns["lambda-permission"] = patterns["function"]
+    # The site bucket is one of the prefix's buckets: its statement keeps only what no other
+    # bucket needs (making it a public website), so no other bucket can be made public.
+    by_kind["site-bucket"] = by_kind.get("site-bucket", set()) - by_kind.get("bucket", set())
+    owner_tags = {
+        key: (scope.prefix if value == recorded_scope.prefix else value)
+        for key, value in sorted(tags.items())
+    }
+    conditions: dict[str, dict[str, Any]] = {
+        "api-create": {
+            "StringEquals": {f"{REQUEST_TAG}{key}": value for key, value in owner_tags.items()}
+        },
+        "api-item": {
+            "StringEquals": {f"{RESOURCE_TAG}{key}": value for key, value in owner_tags.items()}
+        },
+        "lambda-permission": {
+            "StringEquals": {"lambda:Principal": _one_or_list(sorted(principals))}
+        },
+    }
     statements: list[dict[str, Any]] = []
     for kind in STATEMENT_IDS:
-        if kind in by_kind:
-            statements.append(
-                {
-                    "Sid": STATEMENT_IDS[kind],
-                    "Effect": "Allow",
-                    "Action": sorted(by_kind[kind]),
-                    "Resource": _one_or_list(patterns[kind]),
-                }
-            )
+        if by_kind.get(kind):
+            statement = {
+                "Sid": STATEMENT_IDS[kind],
+                "Effect": "Allow",
+                "Action": _one_or_list(sorted(by_kind[kind])),
+                "Resource": _one_or_list(patterns[RESOURCE_KIND.get(kind, kind)]),
+            }
+            if kind in conditions:
+                statement["Condition"] = conditions[kind]
+            statements.append(statement)
     policy_arns = sorted(
         _attachable_pattern(arn, recorded_scope, scope) for arn in attachable if arn
     )

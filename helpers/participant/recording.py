@@ -65,12 +65,15 @@ def series_steps(
 ) -> list[tuple[str, Callable[[], Any]]]:
     """The series' steps as the notebooks make them, in order, for ``account`` (live mode).
 
-    Each step calls the helpers the notebooks call (catch-up, lessons, schedule, cleanup), so
+    Each step calls the helpers the notebooks call (catch-up, lessons, schedule, the API and
+    its key, the page and CORS, cleanup), so
     the calls recorded are the series' own. Invoking the image function needs the image in a
     local engine, which a recording does not have: invoke's outcome is not checked here, only
     that it was allowed (``DryRun`` checks exactly that). So that reading and deleting the logs
     is recorded too, ``lambda_writes_logs(group)`` stands in for the function writing them
-    (with credentials of its own: it is Lambda's call, not the participant's).
+    (with credentials of its own: it is Lambda's call, not the participant's). Calling the
+    API's stage and opening the page are not recorded: they are HTTP requests authorized by the
+    API key or by the bucket policy, not by the caller's IAM policy.
     """
     from helpers import cleanup, deploy, invoke, least_privilege, packaging, pass_role, schedule
     from helpers import iam as iam_tools
@@ -207,6 +210,47 @@ def series_steps(
         cleanup.delete_schedule(account)
         schedule.ensure_keep_warm_schedule(account)  # left for notebook 11 to delete
 
+    def rest_api_with_key() -> None:  # notebook 9
+        from helpers.api import access, permission, proxy
+        from helpers.api import rest_api as apis
+
+        api = apis.ensure_rest_api(account)
+        apis.build_admission_resource(account, api)  # resource, method, integration, responses
+        apis.describe(account, api)
+        apis.ensure_deployed(account, api)
+        granted = access.ensure_access(account, api.api_id, api.stage)
+        access.key_value(account, granted.key_id)
+        access.plan_table(account, names.usage_plan_name)
+        for _ in ("first run", "re-run"):  # the lesson: no permission (500), then granted
+            permission.revoke(account)
+            permission.allow_api_gateway(account, api.api_id)
+        permission.api_gateway_statements(account)
+        demo = access.ensure_demo_access(account, api.api_id, api.stage)  # the 429 demo
+        access.key_value(account, demo.key_id)
+        removed = cleanup.delete_resources(
+            account,
+            [("usage plan", names.demo_usage_plan_name), ("API key", names.demo_api_key_name)],
+        )
+        if set(removed["result"]) != {"deleted"}:
+            raise RuntimeError(f"notebook 9 could not delete its demo plan:\n{removed}")
+        proxy.build_proxy_resource(account, api)
+        apis.ensure_deployed(account, api)
+        apis.describe(account, api)
+        permission.revoke(account, permission.PROXY_STATEMENT_ID)  # the proxy without it
+
+    def page_and_cors() -> None:  # notebook 10
+        from helpers import api, cors, web_page
+
+        admission = api.ensure_admission_api(account)  # its catch-up cell
+        key = api.access.key_value(account, admission.access.key_id)
+        web_page.publish(account, admission.url, key)
+        cors.disable_cors(account, admission.api_id)  # the browser is refused
+        cors.enable_cors(account, admission.api_id)
+        cors.cors_summary(account, admission.api_id)
+        cors.enable_cors(account, admission.api_id, error_responses=False)  # 2017's mistake
+        cors.enable_cors(account, admission.api_id)
+        cors.enable_cors(account, admission.api_id, "/" + api.proxy.PROXY_PATH)
+
     def clean_up() -> None:  # notebook 11
         cleanup.inventory(account)
         cleanup.not_ours(account)
@@ -230,6 +274,8 @@ def series_steps(
         ("invoking and reading the logs (notebooks 6-8)", invoke_and_read_logs),
         ("the role without the model (notebook 7)", counter_example_without_s3),
         ("the keep-warm schedule (notebook 7)", keep_warm),
+        ("the REST API, its key, usage plans and permission (notebook 9)", rest_api_with_key),
+        ("the page on S3 website hosting, and CORS (notebook 10)", page_and_cors),
         ("cleanup (notebook 11)", clean_up),
     ]
 
@@ -295,9 +341,14 @@ def record_parameters(session: Any, sink: list[calls.Call]) -> None:
     session.events.register("provide-client-params", before, unique_id="participant-policy")
 
 
+TAG_MAPPINGS = ("tags", "Tags")
+"""Parameters that are a {key: value} map of tags (API Gateway's ``tags``, Lambda's ``Tags``)."""
+
+
 def _flat(params: dict[str, Any]) -> tuple[tuple[str, str], ...]:
     """Parameters as (name, text): strings as they are, a list of strings joined, a structure's
-    strings under their own names (``Code.ImageUri`` -> ``ImageUri``), anything else present
+    strings under their own names (``Code.ImageUri`` -> ``ImageUri``), a tag map's as
+    ``aws:RequestTag/<key>`` (what a tag condition on a create sees), anything else present
     as ``<…>`` (``Tags``: its presence is what a tag-on-create rule asks about)."""
     flat: list[tuple[str, str]] = []
     for name, value in params.items():
@@ -305,6 +356,13 @@ def _flat(params: dict[str, Any]) -> tuple[tuple[str, str], ...]:
             flat.append((name, value))
         elif isinstance(value, list) and value and all(isinstance(v, str) for v in value):
             flat.append((name, ",".join(value)))
+        elif isinstance(value, dict) and name in TAG_MAPPINGS:
+            flat.append((name, "<structure>"))
+            flat.extend(
+                (f"aws:RequestTag/{key}", text)
+                for key, text in value.items()
+                if isinstance(text, str)
+            )
         elif isinstance(value, dict):
             flat.append((name, "<structure>"))
             flat.extend((key, text) for key, text in value.items() if isinstance(text, str))

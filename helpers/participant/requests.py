@@ -6,7 +6,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from helpers import calls
-from helpers.participant.actions import ACCOUNT_WIDE, LAMBDA_SERVICE, iam_actions
+from helpers.participant.actions import (
+    ACCOUNT_WIDE,
+    LAMBDA_SERVICE,
+    api_gateway_path,
+    iam_actions,
+)
 
 # -- what a request acts on ------------------------------------------------------------------------
 
@@ -67,6 +72,8 @@ def _resource(action: str, parameters: dict[str, str], account_id: str, region: 
             return parameters["ResourceARN"]
         rule = parameters.get("Name") or parameters.get("Rule")
         return f"arn:aws:events:{region}:{account_id}:rule/{rule}" if rule else "*"
+    if service == "apigateway":
+        return f"arn:aws:apigateway:{region}::{_api_gateway_path_of(parameters)}"
     if service == "ecr":
         if "resourceArn" in parameters:
             return parameters["resourceArn"]
@@ -75,17 +82,60 @@ def _resource(action: str, parameters: dict[str, str], account_id: str, region: 
     return "*"
 
 
+REQUEST_TAG = "aws:RequestTag/"
+RESOURCE_TAG = "aws:ResourceTag/"
+API_GATEWAY_PATH = "apigateway:path"
+"""The (internal) parameter carrying an API Gateway call's path, filled in by requests_of."""
+
+
+def _api_gateway_path_of(parameters: dict[str, str]) -> str:
+    return parameters.get(API_GATEWAY_PATH, "*")
+
+
+def request_tags(parameters: dict[str, str]) -> tuple[tuple[str, str], ...]:
+    """The tags a creating call passes, as ``aws:RequestTag/<key>`` context (recording.py's
+    record keeps a ``tags``/``Tags`` mapping under those names)."""
+    return tuple(sorted((k, v) for k, v in parameters.items() if k.startswith(REQUEST_TAG)))
+
+
+def _is_collection(path: str) -> bool:
+    """``/restapis``, ``/apikeys``, ``/usageplans``: creating and listing, no item to tag."""
+    return path.count("/") == 1
+
+
 def requests_of(recorded: Iterable[calls.Call], account_id: str, region: str) -> list[Request]:
-    """Every (action, resource) the recorded calls need, in order, each once."""
+    """Every (action, resource) the recorded calls need, in order, each once.
+
+    API Gateway requests carry the tag conditions AWS evaluates: a create (POST on a
+    collection) its request tags, any call on an existing item the tags of what it acts on.
+    The series touches only API Gateway items it finds with its own tags
+    (``helpers.ownership.owned_api_gateway_items``), which it created with the tags its creating
+    calls pass, so those are the item's tags (child resources of a REST API or usage plan
+    inherit its tags for access control, API Gateway's documentation says).
+    """
     found: dict[tuple[str, str, tuple[tuple[str, str], ...]], Request] = {}
+    owned_tags: tuple[tuple[str, str], ...] = ()
     for call in recorded:
         parameters = dict(call.parameters)
+        if call.service == "apigateway":
+            parameters[API_GATEWAY_PATH] = api_gateway_path(call.operation, parameters)
+            owned_tags = owned_tags or request_tags(parameters)
         for action in iam_actions(call.service, call.operation, parameters):
             context: tuple[tuple[str, str], ...] = ()
             if action == "iam:PassRole":
                 context = (("iam:PassedToService", LAMBDA_SERVICE),)
             elif action in ("iam:AttachRolePolicy", "iam:AttachUserPolicy"):
                 context = (("iam:PolicyARN", parameters.get("PolicyArn", "")),)
+            elif action == "lambda:AddPermission":
+                context = (("lambda:Principal", parameters.get("Principal", "")),)
+            elif call.service == "apigateway":
+                path = parameters[API_GATEWAY_PATH]
+                if not _is_collection(path):
+                    context = tuple(
+                        (RESOURCE_TAG + key[len(REQUEST_TAG) :], value) for key, value in owned_tags
+                    )
+                elif action == "apigateway:POST":
+                    context = request_tags(parameters)
             resource = _resource(action, parameters, account_id, region)
             if action.startswith("ecr:") and call.service == "lambda":
                 resource = _image_repository(parameters, account_id, region)

@@ -46,8 +46,11 @@ def cached_requests(path: Path) -> list[Request] | None:
 
 def _example_resources(scope: Scope) -> dict[str, str]:
     """A concrete ARN of each kind for the prefix (the simulator takes ARNs, not patterns)."""
+    from helpers.web_page import site_bucket_name
+
     names = names_for("live", scope.prefix, scope.account_id)
     a, r = scope.account_id, scope.region
+    function = f"arn:aws:lambda:{r}:{a}:function:{names.function_name}"
     return {
         "role": f"arn:aws:iam::{a}:role/{names.role_name}",
         "user": f"arn:aws:iam::{a}:user/{names.user_name}",
@@ -55,11 +58,28 @@ def _example_resources(scope: Scope) -> dict[str, str]:
         "aws-managed-policy": "arn:aws:iam::aws:policy/AWSLambda_ReadOnlyAccess",
         "object": f"arn:aws:s3:::{names.models_bucket}/{names.model_key}",
         "bucket": f"arn:aws:s3:::{names.models_bucket}",
-        "function": f"arn:aws:lambda:{r}:{a}:function:{names.function_name}",
+        "site-bucket": f"arn:aws:s3:::{site_bucket_name(names)}",
+        "function": function,
+        "lambda-permission": function,
+        "api-create": f"arn:aws:apigateway:{r}::/restapis",
+        "api-list": f"arn:aws:apigateway:{r}::/restapis",
+        "api-item": f"arn:aws:apigateway:{r}::/restapis/{EXAMPLE_API_ID}",
         "log-group": f"arn:aws:logs:{r}:{a}:log-group:{names.log_group}:*",
         "rule": f"arn:aws:events:{r}:{a}:rule/{names.schedule_rule}",
         "repository": f"arn:aws:ecr:{r}:{a}:repository/{names.ecr_repository}",
         "any": "*",
+    }
+
+
+EXAMPLE_API_ID = "a1b2c3d4e5"
+"""An API Gateway id for the simulator (ids are made by AWS; the statements match any)."""
+
+
+def _first_values(condition: dict[str, dict[str, Any]]) -> dict[str, str]:
+    """A context satisfying a StringEquals condition: each key's (first) allowed value."""
+    return {
+        key: value if isinstance(value, str) else value[0]
+        for key, value in condition.get("StringEquals", {}).items()
     }
 
 
@@ -91,6 +111,7 @@ def simulate_for(
             context = {"iam:PolicyARN": own_policy}
         else:
             kind = kinds[sid]
+            context = _first_values(statement.get("Condition", {}))
         arguments: dict[str, Any] = {
             "PolicySourceArn": principal_arn,
             "ActionNames": actions,
