@@ -346,6 +346,16 @@ def test_the_series_runs_as_a_user_holding_only_the_policy(mock_account, partici
     assert not failed, failed
     denied = [call for call in ran.refused() if "AccessDenied" in call.error or call.error == "403"]
     assert denied == []
+    steps = " ".join(step.name for step in ran.steps)
+    assert "(notebook 9)" in steps and "(notebook 10)" in steps
+    made = {call.name for call in ran.calls}
+    assert {"apigateway.CreateRestApi", "s3.PutBucketPolicy", "lambda.AddPermission"} <= made
+    # cleanup (the last step, which also checks that nothing is left) deleted the new resources
+    site = f"ann-serverless-poc-site-{mock_account.account_id}"
+    deleted = {(call.name, dict(call.parameters).get("Bucket")) for call in ran.calls}
+    assert ("apigateway.DeleteRestApi", None) in deleted
+    assert ("apigateway.DeleteUsagePlan", None) in deleted
+    assert ("s3.DeleteBucket", site) in deleted
     # the evaluator agrees for every request, with the conditions the mock does not check
     for request in ran.requests():
         context = dict(request.context)

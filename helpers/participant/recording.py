@@ -258,7 +258,9 @@ def series_steps(
         failed = deleted[deleted["result"].str.startswith(("failed", "skipped"))]
         if len(failed):
             raise RuntimeError(f"cleanup did not delete everything:\n{failed.to_string()}")
-        cleanup.inventory(account)
+        left = cleanup.inventory(account)  # the API, its keys and plans, the site bucket too
+        if len(left):
+            raise RuntimeError(f"cleanup left resources behind:\n{left.to_string()}")
 
     return [
         ("who am I (notebook 1)", who_am_i),
