@@ -202,9 +202,50 @@ IMAGE_GB = 0.5  # helpers.costs' default image size (the built image is about 0.
 WORKSHOP_DAYS_KEPT = 1.0  # each participant's resources: created and deleted the same day
 SHARED_IMAGE_DAYS_KEPT = 7.0  # the instructor's image: pushed a week before, deleted after
 
+# Notebooks 9 and 10 in a live account, per participant. Counted from the notebooks' cells and
+# rounded up, not measured on AWS: notebook 9 makes about 25 calls to the API in a mock run,
+# notebook 10 nine browser visits (a preflight and a GET each) and two calls; live, a call that
+# waits for a new key, permission or deployment to apply repeats every 3 s (helpers.api.calling
+# .call_until), so allow several times that. The website: the page and config.js per visit,
+# three fetches, and publish's wait for the new website (every 3 s, up to a minute).
+API_REQUESTS_PER_PARTICIPANT = 200
+WEBSITE_GETS_PER_PARTICIPANT = 100
+SITE_PUT_REQUESTS_PER_PARTICIPANT = 20  # the two uploads and the bucket's configuration calls
+SITE_KB = 20  # web/index.html and config.js, rounded up
+# Amazon S3 pricing (https://aws.amazon.com/s3/pricing/), S3 Standard, us-east-1, checked late
+# 2026; website endpoint requests are billed as GET requests. Re-check before teaching.
+S3_GET_PRICE_PER_THOUSAND = 0.0004
+S3_PUT_PRICE_PER_THOUSAND = 0.005
+S3_PRICING_SOURCE = "https://aws.amazon.com/s3/pricing/"
+
+
+def api_and_site_cost(days_kept: float = WORKSHOP_DAYS_KEPT) -> dict:
+    """Notebooks 9 and 10 for one participant, live (USD): REST API requests at
+    ``helpers.costs.REST_API_PRICE_PER_MILLION`` (no free tier assumed: API Gateway's million
+    free calls a month are a 12-month offer of older accounts; accounts created since 15 July
+    2025 get credits instead), the site's S3 requests and storage. API keys, usage plans and stages cost nothing; data transfer out (a few MB) stays
+    within the 100 GB a month AWS does not charge for."""
+    from helpers import costs
+
+    api = API_REQUESTS_PER_PARTICIPANT / 1_000_000 * costs.REST_API_PRICE_PER_MILLION
+    gets = WEBSITE_GETS_PER_PARTICIPANT / 1_000 * S3_GET_PRICE_PER_THOUSAND
+    puts = SITE_PUT_REQUESTS_PER_PARTICIPANT / 1_000 * S3_PUT_PRICE_PER_THOUSAND
+    storage = SITE_KB / 1_000_000 * costs.S3_PRICE_PER_GB_MONTH * days_kept / 30
+    return {
+        "rest_api_requests": API_REQUESTS_PER_PARTICIPANT,
+        "rest_api_usd": round(api, 6),
+        "website_get_requests": WEBSITE_GETS_PER_PARTICIPANT,
+        "site_put_requests": SITE_PUT_REQUESTS_PER_PARTICIPANT,
+        "site_requests_usd": round(gets + puts, 6),
+        "site_storage_usd": round(storage, 9),
+        "total_usd": round(api + gets + puts + storage, 6),
+        "sources": [*costs.FRONT_DOOR_SOURCES[:1], S3_PRICING_SOURCE],
+    }
+
 
 def workshop_cost(counts: tuple[int, ...] = PARTICIPANTS) -> dict:
-    """Live cost for N participants from ``helpers.costs.series_live_estimate`` (USD).
+    """Live cost for N participants (USD): ``helpers.costs.series_live_estimate`` (notebooks
+    1-8: Lambda, ECR, S3) plus :func:`api_and_site_cost` (notebooks 9 and 10).
 
     Two routes: every participant pushes an image of their own (Docker on every laptop), or the
     instructor pushes one for everybody (``SERIES_IMAGE_URI``): then a participant stores no image
@@ -215,17 +256,23 @@ def workshop_cost(counts: tuple[int, ...] = PARTICIPANTS) -> dict:
     def total(table) -> float:
         return float(table["USD"].iloc[-1])
 
+    front = api_and_site_cost()
     own = total(costs.series_live_estimate(image_gb=IMAGE_GB, days_kept=WORKSHOP_DAYS_KEPT))
     without_image = total(costs.series_live_estimate(image_gb=0.0, days_kept=WORKSHOP_DAYS_KEPT))
+    own, without_image = own + front["total_usd"], without_image + front["total_usd"]
     shared_once = total(
         costs.series_live_estimate(image_gb=IMAGE_GB, days_kept=SHARED_IMAGE_DAYS_KEPT)
     ) - total(costs.series_live_estimate(image_gb=0.0, days_kept=SHARED_IMAGE_DAYS_KEPT))
     lambda_gb_s = costs.SERIES_INVOCATIONS * costs.SERIES_SECONDS_PER_INVOCATION * 512 / 1024
     return {
-        "source": "helpers.costs.series_live_estimate (prices: AWS Lambda, ECR and S3 pricing pages)",
+        "source": (
+            "helpers.costs.series_live_estimate (prices: AWS Lambda, ECR and S3 pricing pages) "
+            "+ api_and_site_cost (API Gateway and S3 pricing pages)"
+        ),
         "image_gb": IMAGE_GB,
-        "per_participant_own_image_usd": own,
-        "per_participant_shared_image_usd": without_image,
+        "per_participant_own_image_usd": round(own, 6),
+        "per_participant_shared_image_usd": round(without_image, 6),
+        "api_and_site_per_participant": front,
         "shared_image_once_usd": round(shared_once, 4),
         "shared_image_days_kept": SHARED_IMAGE_DAYS_KEPT,
         "lambda_per_participant": {
@@ -239,6 +286,8 @@ def workshop_cost(counts: tuple[int, ...] = PARTICIPANTS) -> dict:
                 "participants": n,
                 "own_images_usd": round(n * own, 4),
                 "shared_image_usd": round(n * without_image + shared_once, 4),
+                "api_and_site_usd": round(n * front["total_usd"], 4),
+                "rest_api_requests": n * front["rest_api_requests"],
                 "lambda_requests": n * costs.SERIES_INVOCATIONS,
                 "lambda_gb_seconds_at_512_mb": n * lambda_gb_s,
             }
@@ -250,19 +299,25 @@ def workshop_cost(counts: tuple[int, ...] = PARTICIPANTS) -> dict:
 def cost_table(cost: dict) -> str:
     lines = [
         f"{'participants':>12} {'own images $':>13} {'shared image $':>15} "
+        f"{'of which API+site $':>20} {'API requests':>13} "
         f"{'Lambda requests':>16} {'GB-s at 512 MB':>15}"
     ]
     for row in cost["rows"]:
         lines.append(
             f"{row['participants']:>12} {row['own_images_usd']:>13.4f} "
-            f"{row['shared_image_usd']:>15.4f} {row['lambda_requests']:>16,} "
+            f"{row['shared_image_usd']:>15.4f} {row['api_and_site_usd']:>20.4f} "
+            f"{row['rest_api_requests']:>13,} {row['lambda_requests']:>16,} "
             f"{row['lambda_gb_seconds_at_512_mb']:>15,.0f}"
         )
+    front = cost["api_and_site_per_participant"]
     lines.append(
         f"per participant: {cost['per_participant_own_image_usd']:.4f} $ with an own image "
         f"({cost['image_gb']} GB, 1 day), {cost['per_participant_shared_image_usd']:.4f} $ "
-        f"without; the shared image {cost['shared_image_once_usd']:.4f} $ once "
-        f"({cost['shared_image_days_kept']:g} days). Lambda: within one account's free "
+        f"without; of which the API and the site {front['total_usd']:.5f} $ "
+        f"({front['rest_api_requests']} REST API requests {front['rest_api_usd']:.5f} $, "
+        f"{front['website_get_requests']} website GETs and {front['site_put_requests']} PUTs "
+        f"{front['site_requests_usd']:.5f} $); the shared image {cost['shared_image_once_usd']:.4f} $ "
+        f"once ({cost['shared_image_days_kept']:g} days). Lambda: within one account's free "
         f"{cost['lambda_per_participant']['free_requests_per_account_month']:,} requests and "
         f"{cost['lambda_per_participant']['free_gb_seconds_per_account_month']:,} GB-s a month."
     )
