@@ -122,10 +122,21 @@ def recording(mock_account) -> pp.Recording:
     """The series' calls, recorded as the account root under the placeholder prefix."""
     root = mock_account.session()
     found = pp.record_series(
-        root, mock_account.region, lambda_writes_logs=pp.log_writer(mock_account.session())
+        root,
+        mock_account.region,
+        lambda_writes_logs=pp.log_writer(mock_account.session()),
+        mock=mock_account,
     )
     assert not found.failed_steps(), found.failed_steps()
     return found
+
+
+def test_the_recording_asks_nothing_of_aws_itself_and_live_only_calls_are_added(recording):
+    assert [call.name for call in recording.calls if call.service == "s3control"] == []
+    policy = pp.build_policy(recording.requests(), PREFIX)
+    assert ("s3:GetAccountPublicAccessBlock", "live only") in {
+        (action, why[: len("live only")]) for action, why in policy.added
+    }
 
 
 @pytest.fixture(scope="module")
@@ -341,6 +352,7 @@ def test_the_series_runs_as_a_user_holding_only_the_policy(mock_account, partici
         mock_account.region,
         prefix=PREFIX,
         lambda_writes_logs=pp.log_writer(mock_account.session()),
+        mock=mock_account,
     )
     failed = "\n".join(f"{step.name}: {step.error}" for step in ran.failed_steps())
     assert not failed, failed
@@ -508,3 +520,46 @@ def test_conditions_keep_function_grants_to_the_series_services_and_api_gateway_
     tags = {"aws:RequestTag/owner": PREFIX, "aws:RequestTag/project": "serverless-poc"}
     assert evaluate("apigateway:POST", create, document, context=tags).allowed
     assert not evaluate("apigateway:POST", create, document).allowed  # no tags
+
+
+class _SimulatorPages:
+    """IAM's simulate_principal_policy, answered by the series' evaluator for the policy."""
+
+    def __init__(self, document: dict[str, Any]):
+        self.document = document
+        self.asked: list[dict[str, Any]] = []
+
+    def paginate(self, **arguments: Any) -> Iterator[dict[str, Any]]:
+        self.asked.append(arguments)
+        context = {
+            entry["ContextKeyName"]: entry["ContextKeyValues"][0]
+            for entry in arguments.get("ContextEntries", [])
+        }
+        (resource,) = arguments["ResourceArns"]
+        yield {
+            "EvaluationResults": [
+                {
+                    "EvalActionName": action,
+                    "EvalDecision": "allowed"
+                    if evaluate(action, resource, self.document, context=context).allowed
+                    else "implicitDeny",
+                }
+                for action in arguments["ActionNames"]
+            ]
+        }
+
+
+def test_make_doctor_can_simulate_every_statement_with_an_example_and_its_condition(policy):
+    pages = _SimulatorPages(policy.document)
+
+    class Iam:
+        def get_paginator(self, name: str) -> _SimulatorPages:
+            assert name == "simulate_principal_policy"
+            return pages
+
+    principal = "arn:aws:iam::111122223333:user/ann"
+    assert pp.simulate_for(Iam(), principal, policy, PREFIX, "111122223333", "eu-west-1") == []
+    assert len(pages.asked) == len(policy.document["Statement"])
+    asked = {tuple(arguments["ResourceArns"]) for arguments in pages.asked}
+    assert ("arn:aws:apigateway:eu-west-1::/restapis/a1b2c3d4e5",) in asked
+    assert ("arn:aws:s3:::ann-serverless-poc-site-111122223333",) in asked

@@ -189,8 +189,15 @@ LIVE_ONLY_CALLS = (
     ("accessanalyzer", "ValidatePolicy", "notebook 4: IAM Access Analyzer checks the policies"),
     ("iam", "SimulateCustomPolicy", "notebook 4: the policy simulator, next to the evaluator"),
     ("iam", "SimulatePrincipalPolicy", "make doctor: may the caller do what the series does?"),
+    (
+        "s3control",
+        "GetPublicAccessBlock",
+        "notebook 10: does the account's Block Public Access keep the site private? "
+        "(web_page.publish asks only a real account)",
+    ),
 )
-"""Calls the series makes only against AWS (moto has neither service); they act on no resource."""
+"""Calls the series makes only against AWS (moto has no such service, or the helper asks only a
+real account); they act on no resource."""
 
 ACCOUNT_WIDE = {
     "sts:GetCallerIdentity": "needs no permission, listed for clarity (STS API reference)",

@@ -302,14 +302,20 @@ def run_series(
     return results
 
 
-def live_style_account(session: Any, prefix: str, region: str = DEFAULT_REGION) -> Any:
-    """An Account with live settings and names on a mock account's ``session`` (as plan mode)."""
+def live_style_account(
+    session: Any, prefix: str, region: str = DEFAULT_REGION, mock: Any = None
+) -> Any:
+    """An Account with live settings and names on a mock account's ``session`` (as plan mode).
+
+    ``mock`` (the MockAccount) tells the helpers that the account is not a real one, so that
+    they make no requests to AWS itself (the site's website endpoint, S3 Control).
+    """
     from helpers.session import Account
 
     identity = session.client("sts", region_name=region).get_caller_identity()
     settings = Settings(mode="live", region=region, prefix=_clean_prefix(prefix))
     names = names_for("live", settings.prefix, identity["Account"])
-    return Account(settings, session, identity["Account"], identity["Arn"], names, None)
+    return Account(settings, session, identity["Account"], identity["Arn"], names, mock)
 
 
 @dataclass
@@ -379,14 +385,16 @@ def record_series(
     *,
     prefix: str = RECORDING_PREFIX,
     lambda_writes_logs: Callable[[str], None] | None = None,
+    mock: Any = None,
 ) -> Recording:
     """Run the series as ``session``'s identity with live names for ``prefix``; record every
-    call (in full, and as ``helpers.calls`` shows it, with AWS's error codes)."""
+    call (in full, and as ``helpers.calls`` shows it, with AWS's error codes). ``mock``: the
+    MockAccount ``session`` reaches (see :func:`live_style_account`)."""
     log = calls.CallLog()
     calls.record_calls(session, log)
     full: list[calls.Call] = []
     record_parameters(session, full)
-    account = live_style_account(session, prefix, region)
+    account = live_style_account(session, prefix, region, mock)
     steps = run_series(account, lambda_writes_logs)
     return Recording(full, steps, account.account_id, region, log.take())
 
@@ -417,6 +425,7 @@ def generate(
                 mock.session(),
                 DEFAULT_REGION,
                 lambda_writes_logs=log_writer(mock.session(), DEFAULT_REGION),
+                mock=mock,
             )
     else:
         recording = record_series(session, DEFAULT_REGION)
