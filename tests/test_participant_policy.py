@@ -219,8 +219,11 @@ def test_the_command_prints_the_policy_json(policy, monkeypatch, capsys, tmp_pat
         lambda prefix, *_: (pp.build_policy(policy.requests, prefix), None),
     )
     assert pp.main(["--prefix", "ann"]) == 0
-    printed = json.loads(capsys.readouterr().out)
+    shown = capsys.readouterr()
+    printed = json.loads(shown.out)
     assert printed == policy.document
+    size = f"{pp.policy_size(policy.document):,} characters without white space"
+    assert f"{size}; a managed policy may have 6,144: fits one managed policy" in shown.err
     assert pp.cached_requests(tmp_path / "requests.json") == policy.requests  # for make doctor
     assert pp.main(["--prefix", ""]) == 2
     assert "--prefix NAME" in capsys.readouterr().err
