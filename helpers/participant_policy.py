@@ -2,7 +2,8 @@
 
 The work is in :mod:`helpers.participant` (one concern a module: ``actions`` maps operations to
 IAM actions, ``requests`` finds the resource a request acts on, ``policy`` scopes and builds the
-document, ``recording`` runs the series on a private mock account, ``simulator`` serves
+document, ``steps`` are the series' steps as the notebooks make them, ``recording`` runs them
+on a private mock account and keeps every call, ``simulator`` serves
 ``make doctor``, ``cli`` prints it); this module is its entry point and keeps its names together.
 """
 
