@@ -12,16 +12,19 @@ What counts as the series': a resource tagged ``project=serverless-poc``, or who
 series' stem (``ServerlessPOC`` in IAM, Lambda, EventBridge, log group and API Gateway names,
 ``serverless-poc`` in bucket and ECR repository names, notebook 10's site bucket included) — so a
 resource that lost or never got its tags still shows, marked ``untagged``. API Gateway names need
-not be unique, so its REST APIs, API keys and usage plans are listed with their ids too. The Resource Groups Tagging API cannot do this alone:
-it does not cover IAM, and a function's log group is created by Lambda without tags. So every
-service is listed with its own read calls (IAM's are global; the others are per region).
+not be unique, so its REST APIs, API keys and usage plans are listed with their ids too. The
+Resource Groups Tagging API cannot do this alone: it does not cover IAM, and a function's log
+group is created by Lambda without tags. So every service is listed with its own read calls
+(IAM's are global; the others are per region).
 
 ``--delete`` runs, for each owner found (or each ``--owner``), the series' own cleanup
 (``helpers.cleanup.delete_everything``) with that owner's names: only what carries
 ``project=serverless-poc`` and ``owner=<that owner>`` is deleted, in reverse order, each with its
 outcome — the site bucket emptied first, usage plans detached from their stages and deleted
-before the API keys and the REST API, a function's statements for API Gateway before the API. Nothing untagged is deleted; the final listing shows it, with the command to remove it
-by hand. The sweep never creates or changes anything, so it needs no ``SERIES_LIVE_CREATE``.
+before the API keys and the REST API, a function's statements for API Gateway before the API.
+Nothing untagged is deleted; the final listing shows it, with the command to remove it by hand.
+The sweep creates nothing and changes nothing but what a deletion needs (a usage plan detached
+from its stages), so it needs no ``SERIES_LIVE_CREATE``.
 """
 
 from __future__ import annotations
@@ -269,8 +272,9 @@ def refuse_changes_but_detaching(service: str, operation: str, params: dict[str,
 
 
 HAND_ORDER = ("usage plan", "API key", "REST API")
-"""Kinds whose order matters when removed by hand (a plan still naming a stage is refused, and
-a stage in a plan keeps its API); every other kind follows, in the listing's order."""
+"""Kinds removed by hand first, in cleanup's order: a plan that still names a stage cannot be
+deleted, so it is detached and deleted before its keys and its API. Every other kind follows,
+in the listing's order."""
 
 
 def _hand_command(kind: str, name: str, item_id: str) -> str:
