@@ -132,7 +132,7 @@ def test_one_failed_delete_does_not_stop_the_rest(opted_in, monkeypatch):
     monkeypatch.undo()
 
 
-def test_notebook_9_run_live_without_the_opt_in_leaves_nothing_of_yours(
+def test_notebook_11_run_live_without_the_opt_in_leaves_nothing_of_yours(
     live, monkeypatch, tmp_path
 ):
     from helpers.series import run_notebook
