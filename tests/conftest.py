@@ -53,13 +53,17 @@ NOTEBOOK_RUNS = (
     "tests/test_exercises.py::test_on_the_learner_copy_every_check_fails_and_nothing_else",
 )
 ESTIMATED_SECONDS = {
-    "nbval": 70,
+    "nbval": 100,
     NOTEBOOK_RUNS[0]: 12,
     NOTEBOOK_RUNS[1]: 12,
+    f"{NOTEBOOK_RUNS[0]}[10_page_and_cors]": 30,  # headless chromium, several times
+    f"{NOTEBOOK_RUNS[1]}[10]": 25,
     "tests/test_mock_image.py": 60,
+    "tests/test_participant_policy.py": 45,
     "tests/test_live_mode.py": 40,
     "tests/test_live_least_privilege.py": 38,
-    "tests/test_participant_policy.py": 35,
+    "tests/test_page_in_browser.py": 30,
+    "tests/test_api_gateway_helpers.py": 20,
     "tests/test_lab_account.py": 27,
     "tests/test_live_shared_account.py": 27,
     "tests/test_mock_lambda_limits.py": 20,
