@@ -14,6 +14,8 @@ maps a request (service, operation, parameters) to that ARN, for the services th
 - Lambda: https://docs.aws.amazon.com/service-authorization/latest/reference/list_awslambda.html
 - S3: https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazons3.html
 
+API Gateway (the HTTP verb on the path's ARN, with tag conditions) is in apigateway/authorization.py.
+
 It is backend logic: it reads the parameters as a plain mapping (moto_patches takes them off the
 wire) and the IAM backend for the paths of existing principals. It is written from the reference,
 not from ``helpers.participant_policy``, so the participant policy's proof on the mock is not
@@ -252,6 +254,23 @@ def _strings(parameters: Mapping[str, Any]) -> dict[str, str]:
 # -- S3 -----------------------------------------------------------------------------------------------
 S3_ACTION_ALIASES = {"HeadBucket": "ListBucket"}
 """HeadBucket is authorized as ``s3:ListBucket`` (the reference has no ``s3:HeadBucket``)."""
+
+
+S3_BUCKET_SUBRESOURCE_ACTIONS = {
+    ("PUT", "publicAccessBlock"): "PutBucketPublicAccessBlock",
+    ("GET", "publicAccessBlock"): "GetBucketPublicAccessBlock",
+    ("DELETE", "publicAccessBlock"): "DeleteBucketPublicAccessBlock",
+}
+"""A bucket's Block Public Access (``?publicAccessBlock``) has its own actions; moto's map looks
+for ``public_access_block`` and falls back to ``s3:CreateBucket``/``ListBucket``/``DeleteBucket``."""
+
+
+def s3_bucket_action(method: str, querystring: Mapping[str, Any]) -> str | None:
+    """The action AWS checks for a bucket request naming a subresource moto misses, or None."""
+    for (verb, subresource), action in S3_BUCKET_SUBRESOURCE_ACTIONS.items():
+        if method.upper() == verb and subresource in querystring:
+            return action
+    return None
 
 
 def delete_objects_resources(bucket: str, keys: list[str]) -> list[str]:

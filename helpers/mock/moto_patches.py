@@ -34,10 +34,16 @@ Gaps filled (moto 5.2.x, measured):
     allows; they are authorized against the ARN the Service Authorization Reference gives
     (authorization.py), and IAM/STS denials name the action and resource as AWS's do.
 13. S3 HeadBucket is checked as ``s3:HeadBucket``, which IAM does not have (AWS: ``s3:ListBucket``);
-    DeleteObjects is checked as ``s3:DeleteObject`` on the bucket (AWS: on each object).
+    DeleteObjects is checked as ``s3:DeleteObject`` on the bucket (AWS: on each object); a bucket's
+    ``?publicAccessBlock`` as ``s3:CreateBucket``/``ListBucket``/``DeleteBucket`` (moto looks for
+    ``public_access_block``; AWS: ``s3:Put|Get|DeleteBucketPublicAccessBlock``).
 14. AssumeRole's trust check denies when any statement names another principal, and does not know
     that naming ``arn:aws:iam::ACCOUNT:root`` trusts the account's users and roles (their policies
     decide); the trust policy is judged by the series' evaluator instead (authorization.py).
+15. API Gateway is checked as ``apigateway:<Operation>`` on ``*``, with identity policies read
+    without condition values; AWS checks the HTTP verb (``apigateway:GET``…) on the ARN of the
+    request's path, with the item's tags as ``aws:ResourceTag`` and a create's as
+    ``aws:RequestTag``: judged so by the series' evaluator (apigateway/authorization.py).
 
 Gaps 4, 7 and 10 live in lambda_requests.py and gap 9 in front_door.py; their patches are
 registered in ``_PATCHES`` below like the others.
@@ -53,9 +59,12 @@ import re
 import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 import botocore.session
 from botocore.awsrequest import AWSRequest
+from moto.apigateway.models import apigateway_backends
+from moto.apigateway.responses import APIGatewayResponse
 from moto.awslambda import models as lambda_models
 from moto.awslambda.exceptions import InvalidRoleFormat
 from moto.awslambda.responses import LambdaResponse
@@ -72,7 +81,8 @@ from moto.sts.responses import TokenResponse
 
 from . import authorization, lambda_requests
 from . import code as code_checks
-from .errors import AccessDenied, InvalidParameterValue
+from .apigateway import authorization as apigateway_authorization
+from .errors import AccessDenied, InvalidParameterValue, LambdaApiError
 from .identity import RootAccessKey, is_root_key, root_arn
 from .passrole import check_pass_role
 from .roles import check_lambda_can_assume
@@ -162,6 +172,8 @@ def _check_action_permitted(self: access_control.IAMRequestBase, resource: str) 
         return _originals["check_action_permitted"](self, resource)
     if isinstance(self._access_key, RootAccessKey):
         return None
+    if self._service == apigateway_authorization.SERVICE:
+        return _authorize_api_gateway(self, resource)
     try:
         _originals["check_action_permitted"](self, resource)
     except AccessDeniedError:
@@ -194,10 +206,12 @@ def _json_protocol(signing_name: str) -> bool:
 
 # -- 3. IAM action names ----------------------------------------------------------------------------
 def _iam_request_init(self: access_control.IAMRequestBase, *args: Any, **kwargs: Any) -> None:
-    """Gap 3: authorize Invoke as lambda:InvokeFunction."""
+    """Gap 3: authorize Invoke as lambda:InvokeFunction. Gap 15: API Gateway as the HTTP verb."""
     _originals["iam_request_init"](self, *args, **kwargs)
     if _service is not None:
         self._action = ACTION_ALIASES.get(self._action, self._action)
+        if self._service == apigateway_authorization.SERVICE:
+            self._action = apigateway_authorization.action(self._method)
 
 
 # -- 5. Service principals in trust policies --------------------------------------------------------
@@ -391,7 +405,8 @@ def _delete_keys(body: Any) -> list[str] | None:
 def _authorize_s3(
     self: S3Response, bucket_name: str | None = None, key_name: str | None = None
 ) -> None:
-    """Gap 13: HeadBucket needs s3:ListBucket; DeleteObjects needs s3:DeleteObject on each key.
+    """Gap 13: HeadBucket needs s3:ListBucket; DeleteObjects needs s3:DeleteObject on each key;
+    a bucket's Block Public Access needs s3:Put|Get|DeleteBucketPublicAccessBlock.
 
     A DeleteObjects with any key denied is refused whole (moto then reports every key as
     AccessDenied); AWS deletes the allowed keys and reports only the denied ones.
@@ -400,7 +415,10 @@ def _authorize_s3(
     if _service is None or key_name is not None:
         return authorize(self, bucket_name=bucket_name, key_name=key_name)
     action = self.data.get("Action")
-    if action in authorization.S3_ACTION_ALIASES:
+    bucket_action = authorization.s3_bucket_action(self.method, self.querystring or {})
+    if bucket_action is not None and key_name is None:
+        self.data["Action"] = bucket_action
+    elif action in authorization.S3_ACTION_ALIASES:
         self.data["Action"] = authorization.S3_ACTION_ALIASES[action]
     elif action == "DeleteObject" and bucket_name and self.is_delete_keys():
         keys = _delete_keys(self.body)
@@ -429,6 +447,50 @@ def _check_role_trust_relationship(self: access_control.IAMRequestBase, role_arn
         self.account_id,
         {key: value for key, value in parameters.items() if isinstance(value, str)},
     )
+
+
+# -- 15. API Gateway ---------------------------------------------------------------------------------
+class ApiGatewayAccessDenied(LambdaApiError):
+    """API Gateway's 403 AccessDeniedException, in AWS's words (why: no allow, or a deny)."""
+
+    code = 403
+
+    def __init__(self, principal_arn: str, action: str, resource: str, reason: str) -> None:
+        super().__init__(
+            "AccessDeniedException",
+            f"User: {principal_arn} is not authorized to perform: {action} on resource: "
+            f"{resource} {reason}",
+        )
+
+
+def _apigateway_resource(self: APIGatewayResponse) -> str:
+    """Gap 15: the ARN of the request's path (``arn:aws:apigateway:REGION::/restapis/ID…``)."""
+    if _service is None:
+        return "*"
+    return apigateway_authorization.resource_arn(self.region, urlsplit(self.uri).path)
+
+
+def _authorize_api_gateway(request: access_control.IAMRequestBase, resource: str) -> None:
+    """Gap 15: the caller's identity policies, judged with the request's condition keys."""
+    key = request._access_key
+    documents = [access_control.IAMPolicy(policy)._policy_json for policy in key.collect_policies()]
+    region = request._region
+    try:
+        backend = apigateway_backends[request.account_id][region]
+    except KeyError:  # a region API Gateway does not have: nothing there has tags
+        backend = None
+    context = apigateway_authorization.condition_context(
+        backend,
+        request._method,
+        resource,
+        request._body,
+        authorization.trusting_principal(request.account_id, key.arn),
+        request.account_id,
+        region,
+    )
+    verdict = apigateway_authorization.judge(documents, request._action, resource, context)
+    if not verdict.allowed:
+        raise ApiGatewayAccessDenied(key.arn, request._action, resource, verdict.reason)
 
 
 # -- installation ---------------------------------------------------------------------------------------
@@ -493,6 +555,12 @@ _PATCHES: list[tuple[str, Any, str, Callable[..., Any]]] = [
         _resource_hook("events_resource", "events"),
     ),
     ("ecr_resource", ECRResponse, "_determine_resource", _resource_hook("ecr_resource", "ecr")),
+    (
+        "apigateway_resource",
+        APIGatewayResponse,
+        "_determine_resource",
+        _apigateway_resource,
+    ),
     ("authorize_s3", S3Response, "_authenticate_and_authorize_s3_action", _authorize_s3),
     (
         "check_role_trust",
