@@ -10,25 +10,21 @@ Logs, EventBridge and ECR requests and Lambda's CreateFunction by the resource t
 HeadBucket as ``s3:ListBucket``; DeleteObjects as ``s3:DeleteObject`` on each object) and judges
 AssumeRole's trust policy with the series' evaluator (helpers/mock/authorization.py, written from
 the reference, not from the resource mapper this policy is generated with; see
-docs/mock-account.md). The mock does not evaluate conditions, so ``iam:PolicyARN`` and
-``iam:PassedToService`` are checked with the series' evaluator (``helpers.iam.evaluate``).
+docs/mock-account.md). The mock evaluates conditions only for API Gateway, so ``iam:PolicyARN``
+and ``iam:PassedToService`` are checked with the series' evaluator (``helpers.iam.evaluate``).
 
-One exception, until the mock learns it (a test-only patch, :func:`api_gateway_as_aws`): the mock
-authorizes API Gateway as ``apigateway:<Operation>`` on ``*``, and S3's PutPublicAccessBlock on
-a bucket as ``s3:CreateBucket`` (moto looks for the wrong query string); AWS authorizes API Gateway as
-``apigateway:<HTTP verb>`` on ``arn:aws:apigateway:<region>::<path>`` with the item's tags as
+API Gateway is authorized as AWS does too (helpers/mock/apigateway/authorization.py): the HTTP
+verb (``apigateway:GET`` …) on ``arn:aws:apigateway:<region>::<path>``, with the item's tags as
 ``aws:ResourceTag`` (a REST API's children inherit them) and a create's as ``aws:RequestTag``,
-and PutPublicAccessBlock as ``s3:PutBucketPublicAccessBlock``. The patch does that for the
-module's mock account, so the owner-tag conditions are enforced there, not only evaluated.
+judged with the conditions, so the owner-tag conditions are enforced on the mock, not only
+evaluated; and a bucket's Block Public Access as ``s3:PutBucketPublicAccessBlock``.
 """
 
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
 from typing import Any
-from urllib.parse import unquote, urlsplit
 
 import boto3
 import botocore.exceptions
@@ -229,100 +225,9 @@ def test_the_command_prints_the_policy_json(policy, monkeypatch, capsys, tmp_pat
     assert "--prefix NAME" in capsys.readouterr().err
 
 
-# -- API Gateway authorized as AWS does it (a test-only patch until the mock does it) --------------
-_api_gateway_request = threading.local()
-"""The API Gateway request being authorized in this server thread: its ARN and tag values."""
-
-
-class _TagValues(dict):
-    """Condition values for tag keys: a tag the request or item lacks is the empty string, so
-    ``StringEquals aws:ResourceTag/owner: ann`` fails for an untagged item, as on AWS."""
-
-    def __contains__(self, key: object) -> bool:
-        return isinstance(key, str) and key.startswith(("aws:RequestTag/", "aws:ResourceTag/"))
-
-    def __missing__(self, key: str) -> str:
-        return ""
-
-    def __bool__(self) -> bool:  # moto skips an empty (falsy) set of values
-        return True
-
-
-def _tag_values(backend: Any, method: str, path: str, body: Any) -> _TagValues:
-    """``aws:RequestTag/*`` of a create (POST on a collection), else ``aws:ResourceTag/*`` of the
-    REST API, key or usage plan the path is under (children inherit their parent's tags)."""
-    parts = [unquote(part) for part in path.strip("/").split("/")]
-    if len(parts) == 1:
-        if method != "POST":
-            return _TagValues()
-        try:
-            tags = json.loads(body or "{}").get("tags") or {}
-        except (TypeError, ValueError, AttributeError):
-            tags = {}
-        return _TagValues({f"aws:RequestTag/{k}": v for k, v in tags.items()})
-    items = {"restapis": backend.apis, "apikeys": backend.keys, "usageplans": backend.usage_plans}
-    item = items.get(parts[0], {}).get(parts[1])
-    tags = (getattr(item, "tags", None) or {}) if item is not None else {}
-    return _TagValues({f"aws:ResourceTag/{k}": v for k, v in tags.items()})
-
-
-@pytest.fixture(scope="module")
-def api_gateway_as_aws() -> Iterator[None]:
-    """Authorize the mock's API Gateway requests as ``apigateway:<verb>`` on the path's ARN with
-    tag conditions, and S3 PutPublicAccessBlock as ``s3:PutBucketPublicAccessBlock`` (see the
-    module docstring; belongs in helpers/mock/authorization.py and moto_patches.py)."""
-    from moto.apigateway.models import apigateway_backends
-    from moto.apigateway.responses import APIGatewayResponse
-    from moto.iam import access_control
-    from moto.s3.responses import S3Response
-
-    authorize_original = APIGatewayResponse._authenticate_and_authorize_normal_action
-    authorize_s3_original = S3Response._authenticate_and_authorize_s3_action  # the mock's
-    conditions_original = access_control.IAMPolicyStatement._check_conditions
-
-    def authorize(self: Any, resource: str = "*") -> None:
-        path = urlsplit(self.uri).path
-        arn = f"arn:aws:apigateway:{self.region}::{path}"
-        backend = apigateway_backends[self.current_account][self.region]
-        _api_gateway_request.arn = arn
-        _api_gateway_request.values = _tag_values(backend, self.method, path, self.body)
-        self._get_action = lambda: self.method  # the IAM action is the HTTP verb
-        try:
-            authorize_original(self, arn)
-        finally:
-            del self._get_action
-            _api_gateway_request.__dict__.clear()
-
-    def authorize_s3(
-        self: Any, bucket_name: str | None = None, key_name: str | None = None
-    ) -> None:
-        # moto looks for ?public_access_block where boto3 sends ?publicAccessBlock, and
-        # authorizes the bucket's PutPublicAccessBlock as its default for PUT: s3:CreateBucket
-        if key_name is None and "publicAccessBlock" in (self.querystring or {}):
-            verb = {"PUT": "Put", "GET": "Get", "DELETE": "Delete"}.get(self.method, "Put")
-            self.data["Action"] = f"{verb}BucketPublicAccessBlock"
-        return authorize_s3_original(self, bucket_name=bucket_name, key_name=key_name)
-
-    def check_conditions(self: Any, incoming: dict[str, str] | None) -> bool:
-        values = getattr(_api_gateway_request, "values", None)
-        if values is None or incoming is not None:
-            return conditions_original(self, incoming)
-        if "Resource" in self._statement and not self._check_element_matches(
-            "Resource", _api_gateway_request.arn
-        ):
-            return True  # another resource: the statement does not apply (moto: neutral)
-        return conditions_original(self, values)
-
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(APIGatewayResponse, "_authenticate_and_authorize_normal_action", authorize)
-        patch.setattr(access_control.IAMPolicyStatement, "_check_conditions", check_conditions)
-        patch.setattr(S3Response, "_authenticate_and_authorize_s3_action", authorize_s3)
-        yield
-
-
 # -- proven: a user holding only the policy --------------------------------------------------------
 @pytest.fixture(scope="module")
-def participant(mock_account, policy, api_gateway_as_aws) -> boto3.Session:
+def participant(mock_account, policy) -> boto3.Session:
     """An IAM user (named outside the prefix) whose only permission is the participant policy."""
     iam = mock_account.session().client("iam")
     user = "workshop-participant-ann"
