@@ -40,6 +40,24 @@ def test_every_notebook_has_its_outputs_stored():
     site.check_outputs(site.notebooks())
 
 
+def test_prices_in_prose_are_not_read_as_formulas():
+    """Jupyter and the site read ``$…$`` as an inline formula: "$0.0004 per 1,000 and $3.50"
+    rendered as one run of math. A dollar amount in a markdown cell must be written ``\\$``."""
+    import re
+
+    unescaped_amount = re.compile(r"(?<!\\)\$\d")
+    found = []
+    for path in site.notebooks():
+        for number, cell in enumerate(json.loads(path.read_text())["cells"]):
+            if cell["cell_type"] != "markdown":
+                continue
+            text = re.sub(r"`[^`]*`", "", "".join(cell["source"]))  # code spans are literal
+            found += [
+                f"{path.name} cell {number}: {m.group()}…" for m in unescaped_amount.finditer(text)
+            ]
+    assert not found, "write these amounts as \\$ in markdown:\n" + "\n".join(found)
+
+
 def test_a_notebook_without_outputs_is_named(tmp_path):
     for path in site.notebooks():
         shutil.copy(path, tmp_path / path.name)
