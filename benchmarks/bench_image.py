@@ -286,7 +286,7 @@ def _fmt(value: float | None, spec: str = "8.0f") -> str:
 
 
 def main() -> int:
-    from helpers.mock.container import cpu_share, engine_problem
+    from helpers.mock.awslambda.container import cpu_share, engine_problem
 
     problem = engine_problem()
     if problem:

@@ -185,7 +185,7 @@ def _machine() -> dict:
         except (OSError, subprocess.TimeoutExpired):
             return "unknown"
 
-    from helpers.mock.container import engine_problem
+    from helpers.mock.awslambda.container import engine_problem
 
     return {
         "cpus": os.cpu_count(),

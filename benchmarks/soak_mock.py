@@ -86,7 +86,7 @@ def main() -> int:
     from botocore.config import Config
 
     from helpers.mock import MockAccount
-    from helpers.mock.reaper import LABEL
+    from helpers.mock.awslambda.reaper import LABEL
 
     listening_before = _ports_listening(os.getpid())
     account = MockAccount(concurrency_limit=32)  # above --threads: throttles only where set
@@ -108,7 +108,7 @@ def main() -> int:
         "lambda",
         config=Config(max_pool_connections=args.threads * 2, retries={"total_max_attempts": 1}),
     )
-    from helpers.mock.container import engine_problem
+    from helpers.mock.awslambda.container import engine_problem
 
     weights = dict(WEIGHTS)
     if engine_problem() is None:  # the image that goes live joins the mix, in a container

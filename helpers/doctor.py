@@ -301,10 +301,10 @@ def check_bubblewrap() -> Iterable[Line]:
 
 
 def engine_problem() -> str | None:
-    """The mock's own answer (``helpers.mock.container``); without the series' packages (no
+    """The mock's own answer (``helpers.mock.awslambda.container``); without the series' packages (no
     .venv yet), the same question asked directly."""
     try:
-        from helpers.mock.container import engine_problem as problem
+        from helpers.mock.awslambda.container import engine_problem as problem
     except ImportError:
         try:
             done = subprocess.run(

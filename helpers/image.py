@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from helpers.config import BUILD_DIR, LAMBDA_PACKAGE_DIR
-from helpers.mock.container import engine_problem
+from helpers.mock.awslambda.container import engine_problem
 
 IMAGE_INPUTS = ("Dockerfile", "requirements.txt", "build-requirements.txt", "handler.py")
 LOCAL_REPOSITORY = "serverless-poc-admission"

@@ -19,7 +19,7 @@ import pandas as pd
 from helpers.deploy import IMAGE_MEMORY_MB, IMAGE_TIMEOUT_S, function_configuration
 from helpers.invoke import force_cold_start, invoke
 from helpers.lab import function_container
-from helpers.mock.container import engine_problem
+from helpers.mock.awslambda.container import engine_problem
 from helpers.session import Account, tags_for
 
 EVENT_2017 = {"gre": "800", "gpa": "4", "rank": "1"}

@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     import boto3
 
-    from helpers.mock.roles import RoleCredentials
+    from helpers.mock.awslambda.roles import RoleCredentials
     from helpers.session import Account
 
 SHARED_ACCOUNT_VARIABLE = "SERIES_MOCK_ACCOUNT"
@@ -137,14 +137,14 @@ def is_shared(account: Account) -> bool:
 def lambda_role_credentials(account: Account, role_arn: str, session_name: str) -> RoleCredentials:
     """The role's temporary credentials as Lambda gets them, after Lambda's trust check.
 
-    A kernel's own account checks and mints them in-process (``helpers.mock.roles``). A kernel
+    A kernel's own account checks and mints them in-process (``helpers.mock.awslambda.roles``). A kernel
     attached to the Lab's account has no account in its process: it reads the trust policy over
     the wire, judges it with the same evaluator, and asks the account's STS as the owner (the
     mock lets its root assume any role; AWS's root cannot). That session is the account's
     plumbing, like in-process minting, so its calls are not among the ones a cell shows.
     """
-    from helpers.mock.errors import InvalidParameterValue
-    from helpers.mock.roles import (
+    from helpers.mock.awslambda.errors import InvalidParameterValue
+    from helpers.mock.awslambda.roles import (
         CANNOT_ASSUME,
         LAMBDA_SERVICE_PRINCIPAL,
         RoleCredentials,

@@ -18,7 +18,7 @@ import subprocess
 from dataclasses import dataclass
 
 from helpers.image import ImageBuildError, build_image, content_tag
-from helpers.mock.container import engine_problem
+from helpers.mock.awslambda.container import engine_problem
 from helpers.ownership import require_owned
 from helpers.session import Account, refuse_unconfirmed_changes, tags_for
 

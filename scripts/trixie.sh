@@ -86,7 +86,7 @@ run_args=(--rm --network host --env LANG=C.UTF-8 --env TZ=UTC --env "PYTEST_ADDO
 #   SYS_ADMIN alone -> "pivot_root: Operation not permitted"; seccomp=unconfined alone ->
 #   namespaces refused; both -> works.
 # - the Runtime API answers only the environment's own worker, found by reading the worker's
-#   /proc/PID/fd (helpers/mock/peers.py). The worker runs as uid 993, and reading another
+#   /proc/PID/fd (helpers/mock/awslambda/peers.py). The worker runs as uid 993, and reading another
 #   user's descriptors needs CAP_SYS_PTRACE, which Docker drops: without it every zip invoke
 #   fails with "Runtime exited with error" (the worker is refused its next invocation).
 # Not --privileged: it also hands over every device and capability, and some hosts refuse it

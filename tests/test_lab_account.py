@@ -47,7 +47,7 @@ import boto3
 
 from helpers import lab
 from helpers.catchup import catch_up
-from helpers.mock.errors import InvalidParameterValue
+from helpers.mock.awslambda.errors import InvalidParameterValue
 from helpers.session import connect
 
 account = connect()

@@ -17,9 +17,9 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from helpers.mock.environment import ExecutionEnvironment
-from helpers.mock.output import EVENT_MESSAGE_LIMIT, LineSplitter, OutputCapture
-from helpers.mock.runtime_api import RESPONSE_LIMIT
+from helpers.mock.awslambda.environment import ExecutionEnvironment
+from helpers.mock.awslambda.output import EVENT_MESSAGE_LIMIT, LineSplitter, OutputCapture
+from helpers.mock.awslambda.wire_runtime_api import RESPONSE_LIMIT
 
 GATED = """
 import os, time

@@ -220,7 +220,7 @@ def test_made_up_keys_are_rejected(mock_account):
 
 def test_the_trust_check_knows_the_source_account_as_lambda_would():
     """A confused-deputy guard (aws:SourceAccount) in a trust policy: right account in, others out."""
-    from helpers.mock.roles import trust_allows_service
+    from helpers.mock.awslambda.roles import trust_allows_service
 
     guarded = {
         "Version": "2012-10-17",

@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from helpers.config import PROJECT_ROOT
-from helpers.mock.container import LABEL, cpu_share, engine_problem
+from helpers.mock.awslambda.container import LABEL, cpu_share, engine_problem
 
 MODEL_BUCKET = "serverless-poc-models"
 EVENT_2017 = {"gre": "800", "gpa": "4", "rank": "1"}
@@ -339,8 +339,8 @@ def test_no_container_outlives_a_killed_mock_account(admission_image):
 
 
 def test_an_engine_out_of_disk_space_is_a_lambda_shaped_error():
-    from helpers.mock.container import _create_error
-    from helpers.mock.errors import ImageUnusable
+    from helpers.mock.awslambda.container import _create_error
+    from helpers.mock.awslambda.errors import ImageUnusable
 
     error = _create_error(
         "big:1",

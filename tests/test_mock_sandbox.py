@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from process_support import processes_with
 
-from helpers.mock.sandbox import sandbox_problem
+from helpers.mock.awslambda.sandbox import sandbox_problem
 
 PROBE = """
 import json, os, signal, tempfile, time
@@ -89,7 +89,7 @@ def test_a_function_sees_its_own_processes_and_files_only(mock_session, mock_fun
 
 
 def test_as_root_the_account_runs_functions_as_an_unprivileged_user(mock_session, mock_function):
-    from helpers.mock.sandbox import SANDBOX_UID, runs_as_sandbox_user
+    from helpers.mock.awslambda.sandbox import SANDBOX_UID, runs_as_sandbox_user
 
     if not runs_as_sandbox_user():
         pytest.skip("the account does not run as root here: workers run as its own user")

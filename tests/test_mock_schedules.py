@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from helpers.mock.schedule_expressions import Cron, Rate, UnsupportedSchedule, parse
+from helpers.mock.events.schedule_expressions import Cron, Rate, UnsupportedSchedule, parse
 
 RECORDER = "import os, json\nSEEN = []\n\ndef lambda_handler(event, context):\n    SEEN.append(event)\n    return len(SEEN)\n"
 

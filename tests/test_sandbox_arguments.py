@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from helpers.mock import sandbox
+from helpers.mock.awslambda import sandbox
 
 
 def _pairs(arguments: list[str], flag: str) -> list[str]:

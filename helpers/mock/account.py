@@ -32,10 +32,10 @@ from moto.iam.models import iam_backends
 
 from . import moto_patches
 from .apigateway import ApiStages, StageWire
+from .awslambda.service import LambdaService
+from .events.scheduler import Scheduler
 from .front_door import GuardedMotoServer
 from .identity import ACCOUNT_ID, ROOT_ACCESS_KEY_ID, new_root_secret
-from .scheduler import Scheduler
-from .service import LambdaService
 
 _ENV_SET = ("AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION")
 _ENV_REMOVED = ("AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN", "AWS_PROFILE", "AWS_DEFAULT_PROFILE")

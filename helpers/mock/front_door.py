@@ -46,9 +46,9 @@ from moto.moto_server.werkzeug_app import (
 from werkzeug.serving import make_server
 
 from .apigateway import is_stage_request
+from .awslambda.validation import MAX_JSON_DEPTH, deeper_than_allowed
 from .s3website import serve as serve_website
 from .s3website import website_bucket
-from .validation import MAX_JSON_DEPTH, deeper_than_allowed
 
 log = logging.getLogger(__name__)
 

@@ -79,22 +79,23 @@ from moto.s3.responses import S3Response
 from moto.sts.models import STSBackend
 from moto.sts.responses import TokenResponse
 
-from . import authorization, lambda_requests
-from . import code as code_checks
+from . import authorization
 from .apigateway import authorization as apigateway_authorization
-from .errors import AccessDenied, InvalidParameterValue, LambdaApiError
-from .identity import RootAccessKey, is_root_key, root_arn
-from .passrole import check_pass_role
-from .roles import check_lambda_can_assume
-from .validation import (
+from .awslambda import code as code_checks
+from .awslambda import wire_requests as lambda_requests
+from .awslambda.errors import AccessDenied, InvalidParameterValue, LambdaApiError
+from .awslambda.passrole import check_pass_role
+from .awslambda.roles import check_lambda_can_assume
+from .awslambda.validation import (
     check_code_source,
     check_configuration,
     check_process_strings,
     parse_function_name,
 )
+from .identity import RootAccessKey, is_root_key, root_arn
 
 if TYPE_CHECKING:
-    from .service import LambdaService
+    from .awslambda.service import LambdaService
 
 _lock = threading.Lock()
 _installed = False

@@ -35,11 +35,11 @@ from .errors import (
     ServiceShuttingDown,
     TooManyRequests,
 )
-from .invoke_api import InvokeResult, checked_payload, invoke_result
 from .logs import LogWriter, invocation_lines
 from .memory import MemoryGuard
 from .provision import build_environment, fingerprint
 from .reaper import Reaper
+from .wire_invoke import InvokeResult, checked_payload, invoke_result
 
 ENGINE_CHECK_INTERVAL_S = 30.0
 

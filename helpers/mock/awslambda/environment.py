@@ -28,9 +28,9 @@ from .output import OutputCapture
 from .peers import held_by
 from .reaper import Reaper, kill_group
 from .roles import RoleCredentials
-from .runtime_api import RuntimeApiServer
 from .sandbox import SANDBOX_GID, SANDBOX_UID, runs_as_sandbox_user, sandbox_problem, wrap
 from .sandbox import popen as sandboxed_popen
+from .wire_runtime_api import RuntimeApiServer
 
 INIT_LIMIT_S = 10.0
 """Lambda's limit on the INIT phase of an on-demand environment."""

@@ -26,9 +26,9 @@ from typing import Any
 from moto.awslambda.utils import get_backend as lambda_backend
 from moto.events.models import events_backends
 
-from .async_events import EventQueueFull
+from ..awslambda.async_events import EventQueueFull
+from ..awslambda.service import LambdaService
 from .schedule_expressions import Schedule, UnsupportedSchedule, parse, utc
-from .service import LambdaService
 
 log = logging.getLogger(__name__)
 EVENTS_PRINCIPAL = "events.amazonaws.com"

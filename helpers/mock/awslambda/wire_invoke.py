@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from .environment import Outcome
 from .errors import InvalidRequestContent, RequestTooLarge
 from .logs import error_payload, tail
-from .runtime_api import RESPONSE_LIMIT
 from .validation import deeper_than_allowed, too_deep
+from .wire_runtime_api import RESPONSE_LIMIT
 
 SYNC_PAYLOAD_LIMIT = 6_291_456
 ASYNC_PAYLOAD_LIMIT = 1_048_576

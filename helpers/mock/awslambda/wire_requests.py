@@ -43,13 +43,13 @@ FUNCTION_PATH = re.compile(r"^/\d{4}-\d{2}-\d{2}/functions/([^/]+)(/.*)?$")
 
 
 def _active() -> LambdaService | None:
-    from . import moto_patches  # at call time: moto_patches imports this module
+    from .. import moto_patches  # at call time: moto_patches imports this module
 
     return moto_patches.active_service()
 
 
 def _original(key: str) -> Any:
-    from . import moto_patches
+    from .. import moto_patches
 
     return moto_patches.original(key)
 

@@ -1,0 +1,12 @@
+"""AWS Lambda in the mock account: moto keeps the functions' configuration, this package runs them.
+
+Backend (state and behaviour): ``service.LambdaService`` keeps each function's pool of execution
+environments and runs invokes (``async_events`` for queued events, ``memory`` for MemorySize);
+``provision`` builds an environment, ``environment`` is one (a sandboxed zip worker, ``sandbox``;
+or a container, ``container``), ``code`` checks and unpacks packages, ``output`` and ``logs`` turn
+a worker's output into CloudWatch Logs, ``reaper`` and ``peers`` keep workers to themselves,
+``roles`` and ``passrole`` are IAM as Lambda applies it, ``validation`` the Lambda API's checks and
+``errors`` its errors. Wire (HTTP on either side), in the ``wire_*`` modules: ``wire_requests``
+handles moto's Lambda requests (names, resources, Invoke), ``wire_invoke`` the Invoke API's payload
+and result rules, ``wire_runtime_api`` the Runtime API server a function's runtime talks to.
+"""
