@@ -16,7 +16,7 @@ maps a request (service, operation, parameters) to that ARN, for the services th
 
 API Gateway (the HTTP verb on the path's ARN, with tag conditions) is in apigateway/authorization.py.
 
-It is backend logic: it reads the parameters as a plain mapping (moto_patches takes them off the
+It is backend logic: it reads the parameters as a plain mapping (the patches take them off the
 wire) and the IAM backend for the paths of existing principals. It is written from the reference,
 not from ``helpers.participant_policy``, so the participant policy's proof on the mock is not
 judged by the mapper it was generated with.

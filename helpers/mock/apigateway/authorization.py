@@ -22,7 +22,7 @@ The caller's identity policies are judged with the series' evaluator (``helpers.
 trust policies are (helpers/mock/authorization.py): it evaluates conditions (moto ignores
 them, or, given values, takes a statement whose condition fails for an explicit deny) and only
 after the action and resource matched. This module is backend logic: plain values in, a
-decision out; moto_patches.py hooks it into moto's enforcement.
+decision out; moto_patches.py (this package's) hooks it into moto's enforcement.
 """
 
 from __future__ import annotations

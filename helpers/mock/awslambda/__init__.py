@@ -9,4 +9,6 @@ a worker's output into CloudWatch Logs, ``reaper`` and ``peers`` keep workers to
 ``errors`` its errors. Wire (HTTP on either side), in the ``wire_*`` modules: ``wire_requests``
 handles moto's Lambda requests (names, resources, Invoke), ``wire_invoke`` the Invoke API's payload
 and result rules, ``wire_runtime_api`` the Runtime API server a function's runtime talks to.
+``moto_patches`` hooks both into moto: checks and retiring on moto's Lambda backend, resources
+and Invoke on its responses.
 """

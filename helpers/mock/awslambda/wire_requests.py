@@ -1,8 +1,8 @@
 """Lambda requests as the Lambda API handles them: names, resources, checks and Invoke.
 
-Split from moto_patches (gaps 4, 7 and 10 there); these functions replace moto's through the same
-registry (``moto_patches._PATCHES``), work only while a mock account is active and call moto's
-original otherwise.
+Gaps 4, 7 and 10 of the account's list (helpers/mock/moto_patches.py); these functions replace
+moto's through this package's ``moto_patches.PATCHES``, work only while a mock account is active
+(``patching.active_service``) and call moto's original otherwise.
 
 4. Non-S3 requests are authorized against resource ``*`` only; Lambda requests about one function
    are authorized against that function's ARN (qualified when a Qualifier is given), as on AWS.
@@ -27,6 +27,7 @@ from urllib.parse import quote, unquote
 from moto.awslambda import models as lambda_models
 from moto.awslambda.responses import LambdaResponse
 
+from .. import patching
 from .errors import ResourceNotFound, ValidationError
 from .validation import (
     FunctionRef,
@@ -43,15 +44,11 @@ FUNCTION_PATH = re.compile(r"^/\d{4}-\d{2}-\d{2}/functions/([^/]+)(/.*)?$")
 
 
 def _active() -> LambdaService | None:
-    from .. import moto_patches  # at call time: moto_patches imports this module
-
-    return moto_patches.active_service()
+    return patching.active_service()
 
 
 def _original(key: str) -> Any:
-    from .. import moto_patches
-
-    return moto_patches.original(key)
+    return patching.original(key)
 
 
 # -- 4. Lambda resource ARNs ------------------------------------------------------------------------
