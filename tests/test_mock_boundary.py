@@ -538,7 +538,7 @@ def test_an_unknown_invocation_type_is_refused_and_runs_nothing(
 
 def test_json_deeper_than_aws_allows_is_refused_whatever_python_parses():
     """Python 3.13's json parses 3,000 levels (3.11's gives up near 1,000); AWS stops at 1,000."""
-    from helpers.mock.awslambda.validation import deeper_than_allowed
+    from helpers.mock.door_checks import deeper_than_allowed
 
     assert deeper_than_allowed("[" * 1001 + "]" * 1001)
     assert not deeper_than_allowed("[" * 1000 + "]" * 1000)

@@ -19,6 +19,7 @@ from typing import Any
 import botocore.session
 from botocore.model import OperationNotFoundError, Shape
 
+from ..door_checks import MAX_JSON_DEPTH, deeper_than_allowed, json_depth
 from .errors import InvalidParameterValue, InvalidRequestContent, ValidationError
 
 TIMEOUT_RANGE = (1, 900)
@@ -80,9 +81,6 @@ RESERVED_VARIABLES = frozenset(
 
 PLAIN_NAME_MAX_LENGTH = 64
 """A function name given without ARN parts is at most 64 characters (the model's max is the ARN's)."""
-
-MAX_JSON_DEPTH = 1000
-"""Nesting depth Lambda's JSON parser accepts in an Invoke payload."""
 
 
 @cache
@@ -185,40 +183,6 @@ def check_invoke_parameters(
     check_member("Invoke", "InvocationType", invocation_type, "invocationType")
     check_member("Invoke", "LogType", log_type, "logType")
     check_member("Invoke", "Qualifier", qualifier, "qualifier")
-
-
-def json_depth(text: str) -> int:
-    """How deeply arrays and objects nest in a JSON text (brackets inside strings not counted)."""
-    depth = deepest = 0
-    in_string = escaped = False
-    for char in text:
-        if in_string:
-            if escaped:
-                escaped = False
-            elif char == "\\":
-                escaped = True
-            elif char == '"':
-                in_string = False
-        elif char == '"':
-            in_string = True
-        elif char in "[{":
-            depth += 1
-            deepest = max(deepest, depth)
-        elif char in "]}":
-            depth -= 1
-    return deepest
-
-
-def deeper_than_allowed(text: str, limit: int = MAX_JSON_DEPTH) -> bool:
-    """Whether a JSON text nests deeper than ``limit`` (AWS's 1,000).
-
-    Checked before parsing, not left to the parser: Python 3.11's ``json`` gives up near 1,000
-    levels, Python 3.13's only near 20,000, and AWS's answer must not depend on which one runs.
-    Counting brackets first (fast) keeps the character walk off ordinary documents.
-    """
-    if text.count("[") + text.count("{") <= limit:
-        return False
-    return json_depth(text) > limit
 
 
 def too_deep(payload: bytes | str, *, is_payload: bool = True) -> InvalidRequestContent:
