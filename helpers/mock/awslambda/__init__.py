@@ -5,10 +5,11 @@ environments and runs invokes (``async_events`` for queued events, ``memory`` fo
 ``provision`` builds an environment, ``environment`` is one (a sandboxed zip worker, ``sandbox``;
 or a container, ``container``), ``code`` checks and unpacks packages, ``output`` and ``logs`` turn
 a worker's output into CloudWatch Logs, ``reaper`` and ``peers`` keep workers to themselves,
-``roles`` and ``passrole`` are IAM as Lambda applies it, ``validation`` the Lambda API's checks and
-``errors`` its errors. Wire (HTTP on either side), in the ``wire_*`` modules: ``wire_requests``
-handles moto's Lambda requests (names, resources, Invoke), ``wire_invoke`` the Invoke API's payload
-and result rules, ``wire_runtime_api`` the Runtime API server a function's runtime talks to.
-``moto_patches`` hooks both into moto: checks and retiring on moto's Lambda backend, resources
+``roles`` and ``passrole`` are IAM as Lambda applies it, ``configuration_checks`` Lambda's checks on
+a function's configuration and ``errors`` the Lambda API's errors. Wire (HTTP on either side), in
+the ``wire_*`` modules: ``wire_requests`` handles moto's Lambda requests (names, resources,
+Invoke), ``wire_checks`` checks them against the Lambda API model, ``wire_invoke`` holds the
+Invoke API's payload and result rules, ``wire_runtime_api`` is the Runtime API server a function's
+runtime talks to. ``moto_patches`` hooks both into moto: checks and retiring on moto's Lambda backend, resources
 and Invoke on its responses.
 """

@@ -29,14 +29,10 @@ from moto.s3.models import s3_backends
 from .. import authorization, patching
 from . import code as code_checks
 from . import wire_requests
+from .configuration_checks import check_code_source, check_configuration, check_process_strings
 from .errors import InvalidParameterValue
 from .roles import check_lambda_can_assume
-from .validation import (
-    check_code_source,
-    check_configuration,
-    check_process_strings,
-    parse_function_name,
-)
+from .wire_checks import parse_function_name
 
 
 # -- 8. validation, trust and retiring ----------------------------------------------------------------

@@ -15,7 +15,7 @@ from ..door_checks import deeper_than_allowed
 from .environment import Outcome
 from .errors import InvalidRequestContent, RequestTooLarge
 from .logs import error_payload, tail
-from .validation import too_deep
+from .wire_checks import too_deep
 from .wire_runtime_api import RESPONSE_LIMIT
 
 SYNC_PAYLOAD_LIMIT = 6_291_456

@@ -29,7 +29,7 @@ from moto.awslambda.responses import LambdaResponse
 
 from .. import patching
 from .errors import ResourceNotFound, ValidationError
-from .validation import (
+from .wire_checks import (
     FunctionRef,
     check_invoke_parameters,
     check_request_body,
