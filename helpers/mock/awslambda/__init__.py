@@ -3,7 +3,7 @@
 Backend (state and behaviour): ``service.LambdaService`` keeps each function's pool of execution
 environments and runs invokes (``async_events`` for queued events, ``memory`` for MemorySize);
 ``provision`` builds an environment, ``environment`` is one (a sandboxed zip worker, ``sandbox``;
-or a container, ``container``), ``code`` checks and unpacks packages, ``output`` and ``logs`` turn
+or a container, ``container``; their records in ``environment_types``, variables in ``variables``), ``code`` checks and unpacks packages, ``output`` and ``logs`` turn
 a worker's output into CloudWatch Logs, ``reaper`` and ``peers`` keep workers to themselves,
 ``roles`` and ``passrole`` are IAM as Lambda applies it, ``configuration_checks`` Lambda's checks on
 a function's configuration and ``errors`` the Lambda API's errors. Wire (HTTP on either side), in

@@ -25,10 +25,13 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from .environment import ExecutionEnvironment, OutputCapture, WorkerSpec, lambda_variables
+from .environment import ExecutionEnvironment
+from .environment_types import WorkerSpec
 from .errors import ContainerEngineUnavailable, ImageUnusable
+from .output import OutputCapture
 from .peers import in_container, owner_of
 from .reaper import LABEL, Reaper
+from .variables import lambda_variables
 
 FULL_VCPU_MB = 1769
 """Lambda gives a function one full vCPU at 1,769 MB, and CPU in proportion to memory."""

@@ -5,13 +5,13 @@ the same process group as the notebook (so it dies with the kernel) and fed by t
 Runtime API server. It keeps its module globals between invocations while warm, has its own
 TMPDIR, the execution role's credentials and the function's variables, and its stdout/stderr are
 captured line by line for CloudWatch Logs (``output.py``). The service watches its memory by
-polling the worker's RSS, busy or idle.
+polling the worker's RSS, busy or idle. The records it is made from and hands back (``WorkerSpec``,
+``Invocation``, ``Outcome``) are in environment_types.py, its process variables in variables.py.
 """
 
 from __future__ import annotations
 
 import contextlib
-import enum
 import os
 import queue
 import shutil
@@ -21,15 +21,15 @@ import sys
 import threading
 import time
 import uuid
-from dataclasses import dataclass, field
 from pathlib import Path
 
+from .environment_types import Invocation, Outcome, State, WorkerSpec
 from .output import OutputCapture
 from .peers import held_by
 from .reaper import Reaper, kill_group
-from .roles import RoleCredentials
 from .sandbox import SANDBOX_GID, SANDBOX_UID, runs_as_sandbox_user, sandbox_problem, wrap
 from .sandbox import popen as sandboxed_popen
+from .variables import worker_environment
 from .wire_runtime_api import RuntimeApiServer
 
 INIT_LIMIT_S = 10.0
@@ -37,77 +37,6 @@ INIT_LIMIT_S = 10.0
 
 _PAGE = os.sysconf("SC_PAGE_SIZE")
 _MIB = 1024 * 1024
-
-
-class State(enum.Enum):
-    STARTING = "starting"
-    IDLE = "idle"
-    BUSY = "busy"
-    DEAD = "dead"
-
-
-@dataclass(frozen=True)
-class WorkerSpec:
-    """What Lambda knows about a function version when it starts an environment for it."""
-
-    function_name: str
-    version: str
-    function_arn: str
-    handler: str
-    runtime: str
-    memory_mb: int
-    timeout_s: float
-    variables: dict[str, str]
-    task_root: Path
-    credentials: RoleCredentials
-    region: str
-    endpoint_url: str
-    log_group: str
-    log_stream: str
-
-
-@dataclass
-class Invocation:
-    """One request travelling through an environment."""
-
-    request_id: str
-    payload: bytes
-    function_arn: str
-    timeout_s: float
-    trace_id: str = field(
-        default_factory=lambda: (
-            f"Root=1-{int(time.time()):08x}-{uuid.uuid4().hex[:24]};Parent={uuid.uuid4().hex[:16]};Sampled=0"
-        )
-    )
-    deadline_ms: int = 0
-    delivered: threading.Event = field(default_factory=threading.Event)
-    done: threading.Event = field(default_factory=threading.Event)
-    delivered_at: float = 0.0
-    done_at: float = 0.0
-    kind: str = ""
-    body: bytes = b""
-    error_type: str | None = None
-
-
-@dataclass
-class Outcome:
-    """How an invocation ended, with what the logs and the caller need."""
-
-    status: str  # ok | error | init_error | timeout | crash | oom
-    body: bytes
-    duration_ms: float
-    init_duration_ms: float | None
-    max_memory_mb: int
-    init_output: list[tuple[int, str]]
-    output: list[tuple[int, str]]
-    exit_description: str = ""
-    response_too_large: bool = False
-    """The handler's result was larger than the Runtime API accepts (nothing of it was kept)."""
-
-    @property
-    def reusable(self) -> bool:
-        """Whether the environment can serve again (a runtime refused its result exits, as on AWS)."""
-        return self.status in ("ok", "error") and not self.response_too_large
 
 
 def _first_non_bwrap(pid: int) -> int | None:
@@ -146,58 +75,6 @@ def _descendants(pid: int) -> list[int]:
             found.extend(kids)
             pending.extend(kids)
     return found
-
-
-def worker_environment(spec: WorkerSpec, runtime_api: str, tmp_dir: Path) -> dict[str, str]:
-    """The process environment of a worker: the image's (PATH, R_HOME, …) plus Lambda's variables.
-
-    Inherited AWS_* settings (profiles, the notebook's own keys) are dropped: the function gets
-    its role's credentials only, as on Lambda.
-    """
-    inherited = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith("AWS_")
-        and key not in ("PYTHONPATH", "PYTHONHOME", "TMPDIR", "_HANDLER", "LAMBDA_TASK_ROOT")
-    }
-    env = dict(inherited)
-    env.update(lambda_variables(spec, runtime_api, spec.handler, str(spec.task_root)))
-    env.update(
-        {
-            "AWS_EXECUTION_ENV": f"AWS_Lambda_{spec.runtime}",
-            "LAMBDA_RUNTIME_DIR": str(Path(sys.executable).parent),
-            "PYTHONPATH": str(spec.task_root),
-            "PYTHONUNBUFFERED": "1",
-            "LAMBDA_DISABLE_PREVIEW_WARN": "1",
-            "TMPDIR": str(tmp_dir),
-        }
-    )
-    return env
-
-
-def lambda_variables(
-    spec: WorkerSpec, runtime_api: str, handler: str, task_root: str
-) -> dict[str, str]:
-    """What Lambda sets in every function's environment, the role's credentials included."""
-    return {
-        **spec.variables,
-        "_HANDLER": handler,
-        "AWS_LAMBDA_FUNCTION_NAME": spec.function_name,
-        "AWS_LAMBDA_FUNCTION_VERSION": spec.version,
-        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(spec.memory_mb),
-        "AWS_LAMBDA_INITIALIZATION_TYPE": "on-demand",
-        "AWS_LAMBDA_LOG_GROUP_NAME": spec.log_group,
-        "AWS_LAMBDA_LOG_STREAM_NAME": spec.log_stream,
-        "AWS_LAMBDA_RUNTIME_API": runtime_api,
-        "AWS_REGION": spec.region,
-        "AWS_DEFAULT_REGION": spec.region,
-        "AWS_ACCESS_KEY_ID": spec.credentials.access_key_id,
-        "AWS_SECRET_ACCESS_KEY": spec.credentials.secret_access_key,
-        "AWS_SESSION_TOKEN": spec.credentials.session_token,
-        "AWS_ENDPOINT_URL": spec.endpoint_url,
-        "LAMBDA_TASK_ROOT": task_root,
-        "TZ": ":UTC",
-    }
 
 
 class ExecutionEnvironment:

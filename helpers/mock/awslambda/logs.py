@@ -18,7 +18,7 @@ from collections.abc import Sequence
 
 from moto.logs.models import logs_backends
 
-from .environment import Outcome
+from .environment_types import Outcome
 from .output import split_message
 
 TAIL_BYTES = 4096

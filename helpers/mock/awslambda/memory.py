@@ -14,7 +14,8 @@ import threading
 import time
 from collections.abc import Callable
 
-from .environment import ExecutionEnvironment, State
+from .environment import ExecutionEnvironment
+from .environment_types import State
 
 MEMORY_POLL_S = 0.02
 _MIB = 1024 * 1024

@@ -14,7 +14,8 @@ from typing import Any
 
 from .code import CodeStore
 from .container import ContainerEnvironment, ImageSpec
-from .environment import ExecutionEnvironment, WorkerSpec
+from .environment import ExecutionEnvironment
+from .environment_types import WorkerSpec
 from .logs import stream_name
 from .reaper import Reaper
 from .roles import mint_credentials, role_allows

@@ -26,7 +26,8 @@ from moto.awslambda.utils import get_backend as lambda_backend
 from .async_events import Abandoned, EventQueues, QueuedEvent
 from .code import CodeStore
 from .container import engine_problem
-from .environment import ExecutionEnvironment, Invocation, Outcome, State
+from .environment import ExecutionEnvironment
+from .environment_types import Invocation, Outcome, State
 from .errors import (
     ACCOUNT_CONCURRENCY_REASON,
     RESERVED_CONCURRENCY_REASON,

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ..door_checks import deeper_than_allowed
-from .environment import Outcome
+from .environment_types import Outcome
 from .errors import InvalidRequestContent, RequestTooLarge
 from .logs import error_payload, tail
 from .wire_checks import too_deep
