@@ -16,7 +16,7 @@ import botocore.exceptions
 import pandas as pd
 
 from helpers.ownership import Verdict, verdict
-from helpers.session import Account
+from helpers.session import Account, LiveModeNotConfirmed
 
 
 def series_resources(account: Account) -> list[tuple[str, str]]:
@@ -167,6 +167,8 @@ def _outcome(found: Verdict, delete: Callable[[], object]) -> str:
     except botocore.exceptions.ClientError as error:
         details = error.response["Error"]
         return f"failed: {details.get('Code')}: {details.get('Message', '')}"
+    except LiveModeNotConfirmed as error:  # a change on the way to a delete, refused: say so
+        return f"failed: {error}"
     return "deleted"
 
 

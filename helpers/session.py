@@ -115,9 +115,28 @@ def tags_for(account: Account) -> dict[str, str]:
     return account.tags
 
 
+def only_detaches_stages(service: str, operation: str, params: dict[str, Any]) -> bool:
+    """Is this call the one change a cleanup needs: detaching a usage plan from its stages?
+
+    AWS refuses to delete a usage plan that still names a stage, so deleting one is
+    ``UpdateUsagePlan`` (remove ``/apiStages``) then ``DeleteUsagePlan``. Any other change to a
+    plan (its limits, adding a stage) is a change like any other."""
+    operations = params.get("patchOperations") or []
+    return (
+        (service, operation) == ("apigateway", "UpdateUsagePlan")
+        and bool(operations)
+        and all(op.get("op") == "remove" and op.get("path") == "/apiStages" for op in operations)
+    )
+
+
 def refuse_unconfirmed_changes(service: str, operation: str, params: dict[str, Any]) -> None:
-    """The live-mode hook: refuse creating calls unless ``SERIES_LIVE_CREATE=yes``."""
+    """The live-mode hook: refuse creating calls unless ``SERIES_LIVE_CREATE=yes``.
+
+    Cleanup (notebook 11, the sweep) runs without the opt-in; the one change it makes on the way
+    to a delete, detaching a usage plan from its stages, is let through."""
     if not is_creating(operation) or os.environ.get(OPT_IN_VARIABLE, "").lower() == "yes":
+        return
+    if only_detaches_stages(service, operation, params):
         return
     target = _named_parameters(params)
     raise LiveModeNotConfirmed(

@@ -239,7 +239,7 @@ def _session(region: str) -> boto3.Session:
     It carries the series' opt-in hook, so nothing can be created or changed (but a usage plan
     detached from its stages, to be deleted).
     """
-    from helpers.session import install_hook
+    from helpers.session import install_hook, refuse_unconfirmed_changes
 
     session = boto3.Session(region_name=region)
     if session.get_credentials() is None:
@@ -247,28 +247,8 @@ def _session(region: str) -> boto3.Session:
             "[sweep] no AWS credentials: configure them the standard way (AWS_PROFILE, "
             "`aws configure`, or environment variables) for the workshop account."
         )
-    install_hook(session, refuse_changes_but_detaching)
+    install_hook(session, refuse_unconfirmed_changes)
     return session
-
-
-def _only_detaches_stages(params: dict[str, Any]) -> bool:
-    operations = params.get("patchOperations") or []
-    return bool(operations) and all(
-        operation.get("op") == "remove" and operation.get("path") == "/apiStages"
-        for operation in operations
-    )
-
-
-def refuse_changes_but_detaching(service: str, operation: str, params: dict[str, Any]) -> None:
-    """The live-mode opt-in hook, letting one change through: detaching a usage plan from its
-    stages. AWS refuses to delete a plan that still names a stage, so deleting a plan is
-    UpdateUsagePlan (remove ``/apiStages``) then DeleteUsagePlan; the hook alone would stop the
-    sweep at the first plan. Any other change, e.g. to a plan's limits, is still refused."""
-    from helpers.session import refuse_unconfirmed_changes
-
-    if (service, operation) == ("apigateway", "UpdateUsagePlan") and _only_detaches_stages(params):
-        return
-    refuse_unconfirmed_changes(service, operation, params)
 
 
 HAND_ORDER = ("usage plan", "API key", "REST API")

@@ -262,6 +262,26 @@ def test_live_opted_in_tags_everything_and_another_owners_api_is_left_alone(live
     apigateway.delete_rest_api(restApiId=other["id"])
 
 
+def test_live_cleanup_without_the_opt_in_detaches_and_deletes_every_plan_key_and_the_api(
+    live, monkeypatch
+):
+    """Notebook 11 runs live without SERIES_LIVE_CREATE: detaching a usage plan from its stage
+    (UpdateUsagePlan) is the one change it must make, and a refusal never stops the rest."""
+    _live_function(live, monkeypatch)
+    monkeypatch.setenv("SERIES_LIVE_CREATE", "yes")
+    built = api.ensure_admission_api(live)
+    access.ensure_demo_access(live, built.api_id, built.stage)
+    monkeypatch.delenv("SERIES_LIVE_CREATE")
+    result = cleanup.delete_api(live)["result"]
+    assert not result.str.startswith("failed").any(), result.to_string()
+    assert result[f"REST API {live.names.api_name}"] == "deleted"
+    assert (result[result.index.str.startswith(("usage plan", "API key"))] == "deleted").all()
+    apigateway = live.client("apigateway")
+    assert apigateway.get_rest_apis()["items"] == []
+    assert apigateway.get_usage_plans()["items"] == []
+    assert apigateway.get_api_keys()["items"] == []
+
+
 # --------------------------------------------------------------------------- front doors (nb 9)
 
 

@@ -104,19 +104,21 @@ def test_the_sweep_session_cannot_create_anything(mock_account, monkeypatch):
         client.create_bucket(Bucket="made-by-a-sweep")
 
 
-def test_the_sweep_may_detach_a_usage_plan_from_its_stages_and_change_nothing_else(monkeypatch):
+def test_without_the_opt_in_a_usage_plan_may_be_detached_from_its_stages_and_nothing_else(
+    monkeypatch,
+):
     monkeypatch.delenv("SERIES_LIVE_CREATE", raising=False)
     detach = {"patchOperations": [{"op": "remove", "path": "/apiStages", "value": "a1:prod"}]}
-    sweep.refuse_changes_but_detaching("apigateway", "UpdateUsagePlan", detach)  # let through
+    session.refuse_unconfirmed_changes("apigateway", "UpdateUsagePlan", detach)  # let through
     for params in (
         {"patchOperations": [{"op": "replace", "path": "/quota/limit", "value": "1000000"}]},
         {"patchOperations": [*detach["patchOperations"], {"op": "add", "path": "/apiStages"}]},
         {"patchOperations": []},
     ):
         with pytest.raises(session.LiveModeNotConfirmed):
-            sweep.refuse_changes_but_detaching("apigateway", "UpdateUsagePlan", params)
+            session.refuse_unconfirmed_changes("apigateway", "UpdateUsagePlan", params)
     with pytest.raises(session.LiveModeNotConfirmed):
-        sweep.refuse_changes_but_detaching("apigateway", "UpdateStage", detach)
+        session.refuse_unconfirmed_changes("apigateway", "UpdateStage", detach)
 
 
 # --------------------------------------------------------------------------- notebooks 9 and 10
