@@ -41,12 +41,15 @@ def test_every_notebook_has_its_outputs_stored():
 
 
 def test_prices_in_prose_are_not_read_as_formulas():
-    """Jupyter and the site read ``$…$`` as an inline formula: "$0.0004 per 1,000 and $3.50"
+    """Jupyter and the site (README and docs pages too) read ``$…$`` as an inline formula: "$0.0004 per 1,000 and $3.50"
     rendered as one run of math. A dollar amount in a markdown cell must be written ``\\$``."""
     import re
 
     unescaped_amount = re.compile(r"(?<!\\)\$\d")
     found = []
+    for page in [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]:
+        text = re.sub(r"`[^`]*`", "", page.read_text())
+        found += [f"{page.name}: {m.group()}…" for m in unescaped_amount.finditer(text)]
     for path in site.notebooks():
         for number, cell in enumerate(json.loads(path.read_text())["cells"]):
             if cell["cell_type"] != "markdown":
