@@ -1,10 +1,11 @@
 """The Lambda service emulator (backend): execution environments, concurrency, invokes, retries.
 
 moto keeps the functions' configuration; this class runs them. Per function it keeps a pool of
-execution environments: an idle one is reused (warm start), otherwise a new one is started (cold
-start) as long as the function's reserved concurrency and the account's concurrency limit allow,
-else the synchronous caller gets 429 TooManyRequestsException. Idle environments are retired
-after ``idle_timeout_s``; updating a function's code or configuration retires its environments.
+execution environments (pools.py): an idle one is reused (warm start), otherwise a new one is
+started (cold start) as long as the function's reserved concurrency and the account's concurrency
+limit allow, else the synchronous caller gets 429 TooManyRequestsException. Idle environments are
+retired after ``idle_timeout_s``; updating a function's code or configuration retires its
+environments.
 Asynchronous invocations (``Event``, schedules) go to their function's bounded queue
 (``async_events.py``), wait for capacity there instead and are retried on function errors as
 Lambda does (twice, after 1 and 2 minutes of scaled time). MemorySize is enforced on busy and
@@ -16,59 +17,32 @@ from __future__ import annotations
 import threading
 import time
 import uuid
-from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from moto.awslambda.utils import get_backend as lambda_backend
 
-from .async_events import Abandoned, EventQueues, QueuedEvent
+from .async_events import EventQueues, QueuedEvent
 from .code import CodeStore
 from .container import engine_problem
 from .environment import ExecutionEnvironment
 from .environment_types import Invocation, Outcome, State
 from .errors import (
-    ACCOUNT_CONCURRENCY_REASON,
-    RESERVED_CONCURRENCY_REASON,
     ContainerEngineUnavailable,
     InvalidRuntime,
     ServiceShuttingDown,
-    TooManyRequests,
 )
 from .logs import LogWriter, invocation_lines
 from .memory import MemoryGuard
-from .provision import build_environment, fingerprint
+from .pools import EnvironmentPools, FunctionPool
+from .provision import fingerprint
 from .reaper import Reaper
 from .wire_invoke import InvokeResult, checked_payload, invoke_result
 
 ENGINE_CHECK_INTERVAL_S = 30.0
 
 
-@dataclass(frozen=True)
-class EnvironmentInfo:
-    """A read-only view of one execution environment, for notebooks and tests."""
-
-    id: str
-    function_name: str
-    version: str
-    state: str
-    pid: int | None
-    invocations: int
-    tmp_dir: Path
-    log_stream: str
-    runtime_api: str
-    """host:port of its Runtime API (AWS_LAMBDA_RUNTIME_API)."""
-
-
-@dataclass
-class _Pool:
-    environments: list[ExecutionEnvironment]
-    starting: int = 0
-    peak: int = 0
-
-
-class LambdaService:
+class LambdaService(EnvironmentPools):
     """Runs moto's Lambda functions in awslambdaric workers, the way the Lambda service does."""
 
     def __init__(
@@ -96,7 +70,7 @@ class LambdaService:
         self._reaper = Reaper()
         self._engine_checked_until = 0.0
         self._code = CodeStore(work_dir / "code")
-        self._pools: dict[str, _Pool] = {}
+        self._pools: dict[str, FunctionPool] = {}
         self._cond = threading.Condition()
         self._closed = False
         self._log_writers: dict[str, LogWriter] = {}
@@ -123,44 +97,6 @@ class LambdaService:
         ]
         for thread in self._threads:
             thread.start()
-
-    # -- introspection ---------------------------------------------------------------------------
-    def environments(self, function_name: str | None = None) -> list[EnvironmentInfo]:
-        """Live execution environments (all functions, or one)."""
-        with self._cond:
-            envs = [
-                env
-                for name, pool in self._pools.items()
-                if function_name in (None, name)
-                for env in pool.environments
-                if env.state is not State.DEAD
-            ]
-        return [
-            EnvironmentInfo(
-                env.id,
-                env.spec.function_name,
-                env.spec.version,
-                env.state.value,
-                env.pid,
-                env.invocations,
-                env.tmp_dir,
-                env.spec.log_stream,
-                env._api.address,
-            )
-            for env in envs
-        ]
-
-    def live_environment_count(self, function_name: str | None = None) -> int:
-        return len(self.environments(function_name))
-
-    def peak_environment_count(self, function_name: str) -> int:
-        """Most environments the function ever had at once (for checking concurrency limits)."""
-        with self._cond:
-            pool = self._pools.get(function_name)
-            return pool.peak if pool else 0
-
-    def worker_pids(self) -> list[int]:
-        return [info.pid for info in self.environments() if info.pid is not None]
 
     # -- invoke ----------------------------------------------------------------------------------
     def invoke(
@@ -274,113 +210,7 @@ class LambdaService:
             outcome, lines, request_id, version, float(fn.timeout), log_tail=log_tail
         )
 
-    # -- environments ----------------------------------------------------------------------------
-    def _acquire(
-        self,
-        fn: Any,
-        fingerprint: str,
-        *,
-        wait: bool,
-        abandon: Callable[[], bool] | None = None,
-    ) -> tuple[ExecutionEnvironment, bool]:
-        """An environment for ``fn``: a warm one, or a new one within the concurrency limits.
-
-        Past a limit: 429 when not ``wait``ing; else waits, until ``abandon()`` (an event that
-        was dropped meanwhile) raises ``Abandoned``.
-        """
-        name = fn.function_name
-        stale: list[ExecutionEnvironment] = []
-        try:
-            with self._cond:
-                while True:
-                    if self._closed:
-                        raise ServiceShuttingDown()
-                    if abandon is not None and abandon():
-                        raise Abandoned()
-                    pool = self._pools.setdefault(name, _Pool([]))
-                    for env in [
-                        e
-                        for e in pool.environments
-                        if e.state is State.IDLE and (e.fingerprint != fingerprint or not e.alive)
-                    ]:
-                        pool.environments.remove(env)
-                        stale.append(env)
-                    busy = pool.starting + sum(
-                        1 for e in pool.environments if e.state in (State.BUSY, State.STARTING)
-                    )
-                    reserved = fn.reserved_concurrency
-                    if reserved is not None and busy >= int(reserved):
-                        reason = RESERVED_CONCURRENCY_REASON
-                    elif self._busy_total() >= self.concurrency_limit:
-                        reason = ACCOUNT_CONCURRENCY_REASON
-                    else:
-                        idle = [e for e in pool.environments if e.state is State.IDLE]
-                        if idle:
-                            env = max(idle, key=lambda e: e.last_used)
-                            env.state = State.BUSY
-                            return env, False
-                        stale.extend(self._make_room())
-                        pool.starting += 1
-                        break
-                    if not wait:
-                        raise TooManyRequests(reason)
-                    self._cond.wait(0.25)
-        finally:
-            for env in stale:
-                env.kill()
-        try:
-            env = self._new_environment(fn, fingerprint)
-        except BaseException:
-            with self._cond:
-                pool.starting -= 1
-                self._cond.notify_all()
-            raise
-        with self._cond:
-            pool.starting -= 1
-            env.state = State.BUSY
-            pool.environments.append(env)
-            pool.peak = max(
-                pool.peak, len([e for e in pool.environments if e.state is not State.DEAD])
-            )
-            if self._closed:
-                env.kill()
-                raise ServiceShuttingDown()
-        return env, True
-
-    def _busy_total(self) -> int:
-        return sum(
-            pool.starting
-            + sum(1 for e in pool.environments if e.state in (State.BUSY, State.STARTING))
-            for pool in self._pools.values()
-        )
-
-    def _make_room(self) -> list[ExecutionEnvironment]:
-        """At the account limit, the least recently used idle environment (any function) goes."""
-        live = [e for pool in self._pools.values() for e in pool.environments]
-        if len(live) + sum(p.starting for p in self._pools.values()) < self.concurrency_limit:
-            return []
-        idle = sorted((e for e in live if e.state is State.IDLE), key=lambda e: e.last_used)
-        if not idle:
-            return []
-        victim = idle[0]
-        self._pools[victim.spec.function_name].environments.remove(victim)
-        return [victim]
-
-    def _new_environment(self, fn: Any, fingerprint: str) -> ExecutionEnvironment:
-        env = build_environment(
-            fn,
-            fingerprint,
-            account_id=self.account_id,
-            endpoint_url=self.endpoint_url,
-            work_dir=self.work_dir,
-            code=self._code,
-            reaper=self._reaper,
-            sandbox=self.sandbox,
-            proportional_cpu=self.proportional_cpu,
-        )
-        env.start()
-        return env
-
+    # -- logs and lifecycle ------------------------------------------------------------------------
     def _write_logs(self, env: ExecutionEnvironment, lines: list[tuple[int, str]]) -> None:
         can_create_group, can_write = env.log_permissions
         if not can_write:
@@ -391,23 +221,6 @@ class LambdaService:
                 env.spec.region, LogWriter(self.account_id, env.spec.region)
             )
         writer.write(env.spec.log_group, env.spec.log_stream, lines, create_group=can_create_group)
-
-    def _release(self, env: ExecutionEnvironment, *, reusable: bool) -> None:
-        kill = False
-        with self._cond:
-            pool = self._pools.get(env.spec.function_name)
-            keep = reusable and env.alive and not self._closed and env.id not in self._retiring
-            if keep:
-                env.state = State.IDLE
-                env.last_used = time.monotonic()
-            else:
-                self._retiring.discard(env.id)
-                if pool and env in pool.environments:
-                    pool.environments.remove(env)
-                kill = True
-            self._cond.notify_all()
-        if kill:
-            env.kill()
 
     def retire(self, function_name: str) -> int:
         """Retire a function's environments (after an update or delete); busy ones when they finish.
@@ -427,39 +240,6 @@ class LambdaService:
         for env in idle:
             env.kill()
         return len(idle) + len(busy)
-
-    # -- background ------------------------------------------------------------------------------
-    def _snapshot(self) -> list[ExecutionEnvironment]:
-        with self._cond:
-            return [e for pool in self._pools.values() for e in pool.environments]
-
-    def _take_idle(self, env: ExecutionEnvironment) -> bool:
-        """Take an idle environment out of its pool (False if it is no longer idle)."""
-        with self._cond:
-            pool = self._pools.get(env.spec.function_name)
-            if env.state is not State.IDLE or pool is None or env not in pool.environments:
-                return False
-            pool.environments.remove(env)
-            env.state = State.DEAD
-            self._cond.notify_all()
-            return True
-
-    def _retire_idle(self) -> None:
-        interval = min(1.0, max(self.idle_timeout_s / 4, 0.05))
-        while not self._stop.wait(interval):
-            now = time.monotonic()
-            expired: list[ExecutionEnvironment] = []
-            with self._cond:
-                for pool in self._pools.values():
-                    for env in [
-                        e
-                        for e in pool.environments
-                        if e.state is State.IDLE and now - e.last_used > self.idle_timeout_s
-                    ]:
-                        pool.environments.remove(env)
-                        expired.append(env)
-            for env in expired:
-                env.kill()
 
     def shutdown(self) -> None:
         """Kill every worker, stop the background threads and drop queued events (idempotent)."""
