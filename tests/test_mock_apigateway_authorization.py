@@ -1,5 +1,6 @@
 """API Gateway and S3 Block Public Access are authorized as AWS does (helpers/mock/apigateway/
-authorization.py, helpers/mock/authorization.py, hooked in helpers/mock/moto_patches.py).
+authorization.py, helpers/mock/authorization.py, hooked in helpers/mock/apigateway/moto_patches.py
+and helpers/mock/moto_patches.py).
 
 AWS authorizes an API Gateway management call as its HTTP verb (``apigateway:GET``, ``POST``,
 ``PUT``, ``PATCH``, ``DELETE``) on the ARN of the path it requests
