@@ -187,7 +187,22 @@ if [ "$(uname -s)" = Linux ] && ! command -v bwrap >/dev/null 2>&1; then
   fi
 fi
 
-# 1c. chromium: notebook 10 drives the web page in a real browser (Debian's, through Playwright) --
+# 1c. curl (notebook 9 calls the API with it, as a learner would) and chromium (notebook 10 drives
+#     the web page in a real browser: Debian's, through Playwright) ---------------------------------
+if ! command -v curl >/dev/null 2>&1; then
+  if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+    say "installing curl (notebook 9 calls the API with it)"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends curl >/dev/null \
+      || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends curl >/dev/null; } \
+      || say "curl could not be installed: notebook 9 will say so (its stored output shows curl's answer)"
+  elif command -v apt-get >/dev/null 2>&1 && command -v sudo >/dev/null 2>&1; then
+    say "installing curl with sudo (notebook 9 calls the API with it)"
+    sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends curl >/dev/null \
+      || say "curl could not be installed: notebook 9 will say so (its stored output shows curl's answer)"
+  else
+    say "curl is not installed: notebook 9 calls the API with it (install curl)"
+  fi
+fi
 if [ "$(uname -s)" = Linux ] && ! command -v chromium >/dev/null 2>&1 && [ -z "${SERIES_CHROMIUM:-}" ]; then
   if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
     say "installing Debian's chromium (notebook 10 opens the web page in it, headless; once)"

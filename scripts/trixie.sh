@@ -130,9 +130,11 @@ for step in "$@"; do
   [ "$code" = 0 ] || status=1
 done
 # the lock pins every package: anything installed that it does not name was resolved unpinned
+# (names compared as pip normalizes them: lower case, runs of - _ . as one -)
+normalize() { sed -E "s/^([^=]*)==/\\L\\1==/; :a; s/^([^=]*)[_.]([^=]*==)/\\1-\\2/; ta"; }
 .venv/bin/python -m pip freeze --all --exclude-editable 2>/dev/null | grep -vE "^(pip|wheel)==" \
-  | sort > build/installed.txt
-grep -E "==" requirements.lock | sed "s/ *#.*//" | sort > build/locked.txt
+  | normalize | sort > build/installed.txt
+grep -E "==" requirements.lock | sed "s/ *#.*//" | normalize | sort > build/locked.txt
 comm -23 build/installed.txt build/locked.txt > build/unpinned.txt || true
 exit $status'
 say "running: ${steps[*]} in $IMAGE on a clean clone of $commit (logs: $WORK/*.log)"
