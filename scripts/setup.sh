@@ -171,51 +171,38 @@ r_version=$(Rscript --vanilla -e 'cat(as.character(getRversion()))' 2>/dev/null 
 "$venv_python" -I helpers/toolchain.py r "${r_version:-unknown}" || exit 1
 "$venv_python" -I helpers/toolchain.py python "$("$venv_python" -c 'import platform; print(platform.python_version())')" || exit 1
 
-# 1b. bubblewrap: the mock account's sandbox for zip functions (Linux; optional elsewhere) ---------
+# 1b. What the series uses beside Python and R, from apt when missing and we may (root, or sudo);
+#     without one, setup goes on and says what will not work.
+install_optional() { # package, what it is for, what happens without it, [apt-get flags]
+  local package=$1 why=$2 without=$3
+  shift 3
+  if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+    say "installing $package ($why)"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" "$package" >/dev/null \
+      || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" "$package" >/dev/null; } \
+      || say "$package could not be installed: $without"
+  elif command -v apt-get >/dev/null 2>&1 && command -v sudo >/dev/null 2>&1; then
+    say "installing $package with sudo ($why)"
+    sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" "$package" >/dev/null \
+      || say "$package could not be installed: $without"
+  else
+    say "$package is not installed: $without"
+  fi
+}
+# bubblewrap: the mock account's sandbox for zip functions (Linux; optional elsewhere)
 if [ "$(uname -s)" = Linux ] && ! command -v bwrap >/dev/null 2>&1; then
-  if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
-    say "installing bubblewrap (the mock account's sandbox for functions)"
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends bubblewrap >/dev/null \
-      || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends bubblewrap >/dev/null; } \
-      || say "bubblewrap could not be installed: functions will run unsandboxed (docs/mock-account.md)"
-  elif command -v apt-get >/dev/null 2>&1 && command -v sudo >/dev/null 2>&1; then
-    say "installing bubblewrap with sudo (the mock account's sandbox for functions)"
-    sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends bubblewrap >/dev/null \
-      || say "bubblewrap could not be installed: functions will run unsandboxed (docs/mock-account.md)"
-  else
-    say "bubblewrap is not installed: functions will run unsandboxed (docs/mock-account.md)"
-  fi
+  install_optional bubblewrap "the mock account's sandbox for functions" \
+    "functions will run unsandboxed (docs/mock-account.md)" --no-install-recommends
 fi
-
-# 1c. curl (notebook 9 calls the API with it, as a learner would) and chromium (notebook 10 drives
-#     the web page in a real browser: Debian's, through Playwright) ---------------------------------
+# curl: notebook 9 calls the API with it, as a learner would (its stored output shows curl's answer)
 if ! command -v curl >/dev/null 2>&1; then
-  if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
-    say "installing curl (notebook 9 calls the API with it)"
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends curl >/dev/null \
-      || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends curl >/dev/null; } \
-      || say "curl could not be installed: notebook 9 will say so (its stored output shows curl's answer)"
-  elif command -v apt-get >/dev/null 2>&1 && command -v sudo >/dev/null 2>&1; then
-    say "installing curl with sudo (notebook 9 calls the API with it)"
-    sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends curl >/dev/null \
-      || say "curl could not be installed: notebook 9 will say so (its stored output shows curl's answer)"
-  else
-    say "curl is not installed: notebook 9 calls the API with it (install curl)"
-  fi
+  install_optional curl "notebook 9 calls the API with it" \
+    "notebook 9 says so instead of showing curl's answer (install curl)" --no-install-recommends
 fi
+# chromium: notebook 10 drives the web page in a real browser (Debian's, through Playwright)
 if [ "$(uname -s)" = Linux ] && ! command -v chromium >/dev/null 2>&1 && [ -z "${SERIES_CHROMIUM:-}" ]; then
-  if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
-    say "installing Debian's chromium (notebook 10 opens the web page in it, headless; once)"
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null \
-      || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } \
-      || say "chromium could not be installed: notebook 10 will say what to install"
-  elif command -v apt-get >/dev/null 2>&1 && command -v sudo >/dev/null 2>&1; then
-    say "installing Debian's chromium with sudo (notebook 10 opens the web page in it, headless)"
-    sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null \
-      || say "chromium could not be installed: notebook 10 will say what to install"
-  else
-    say "chromium is not installed: notebook 10 needs it (sudo apt-get install chromium, or SERIES_CHROMIUM=path)"
-  fi
+  install_optional chromium "notebook 10 opens the web page in it, headless; once" \
+    "notebook 10 needs it (sudo apt-get install chromium, or SERIES_CHROMIUM=path)"
 fi
 
 # 2. .venv with pinned packages ------------------------------------------------------------------
