@@ -245,6 +245,28 @@ def mock_name() -> Callable[[str], str]:
 
 
 @pytest.fixture
+def mock_user(
+    mock_session: boto3.Session, mock_name: Callable[[str], str]
+) -> Callable[..., boto3.Session]:
+    """mock_user(*statements) -> a boto3 session of a new IAM user allowed exactly these statements."""
+    iam = mock_session.client("iam")
+
+    def make(*statements: dict) -> boto3.Session:
+        name = mock_name("user")
+        iam.create_user(UserName=name)
+        document = {"Version": "2012-10-17", "Statement": list(statements)}
+        iam.put_user_policy(UserName=name, PolicyName="p", PolicyDocument=json.dumps(document))
+        key = iam.create_access_key(UserName=name)["AccessKey"]
+        return boto3.Session(
+            aws_access_key_id=key["AccessKeyId"],
+            aws_secret_access_key=key["SecretAccessKey"],
+            region_name=mock_session.region_name,
+        )
+
+    return make
+
+
+@pytest.fixture
 def mock_role(mock_session: boto3.Session, mock_name: Callable[[str], str]) -> Callable[..., str]:
     """Create an execution role: make(policies=[...], inline={...}, trust=...) -> role ARN."""
     iam = mock_session.client("iam")

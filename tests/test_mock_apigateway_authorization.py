@@ -13,10 +13,8 @@ policy and checks, on a mock account with enforcement, what it may and may not d
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 
-import boto3
 import botocore.exceptions
 import pytest
 
@@ -27,23 +25,9 @@ OWNER_BOB = {"owner": "bob", "project": "serverless-poc"}
 
 
 @pytest.fixture
-def user(mock_session, mock_name) -> Callable[..., boto3.Session]:
-    """user(*statements) -> a boto3 session of a new IAM user allowed exactly these statements."""
-    iam = mock_session.client("iam")
-
-    def make(*statements: dict) -> boto3.Session:
-        name = mock_name("apiuser")
-        iam.create_user(UserName=name)
-        document = {"Version": "2012-10-17", "Statement": list(statements)}
-        iam.put_user_policy(UserName=name, PolicyName="p", PolicyDocument=json.dumps(document))
-        key = iam.create_access_key(UserName=name)["AccessKey"]
-        return boto3.Session(
-            aws_access_key_id=key["AccessKeyId"],
-            aws_secret_access_key=key["SecretAccessKey"],
-            region_name=REGION,
-        )
-
-    return make
+def user(mock_user):
+    """A new IAM user allowed exactly the statements given (conftest's ``mock_user``)."""
+    return mock_user
 
 
 def allow(action: str | list[str], resource: str | list[str], **condition: dict) -> dict:
