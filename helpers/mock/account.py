@@ -33,6 +33,8 @@ from moto.iam.models import iam_backends
 from . import moto_patches
 from .apigateway import ApiStages, StageWire
 from .awslambda.service import LambdaService
+from .ecr import RegistryService
+from .ecr import moto_patches as ecr_patches
 from .events.scheduler import Scheduler
 from .front_door import GuardedMotoServer
 from .identity import ACCOUNT_ID, ROOT_ACCESS_KEY_ID, new_root_secret
@@ -116,6 +118,7 @@ class MockAccount:
         self._server: GuardedMotoServer | None = None
         self._service: LambdaService | None = None
         self._scheduler: Scheduler | None = None
+        self._registry: RegistryService | None = None
         self._work_dir: str | None = None
         self._saved_env: dict[str, str | None] = {}
         self._saved_settings: tuple[float, int, bool] | None = None
@@ -156,6 +159,13 @@ class MockAccount:
         if self._service is None:
             raise RuntimeError("The mock account is not running; call start() first.")
         return self._service
+
+    @property
+    def registry(self) -> RegistryService:
+        """ECR's registry (``docker push``/``pull``), on its own port: ecr/service.py."""
+        if self._registry is None:
+            raise RuntimeError("The mock account is not running; call start() first.")
+        return self._registry
 
     @property
     def scheduler(self) -> Scheduler:
@@ -231,6 +241,11 @@ class MockAccount:
                 )
                 self._root_secret = new_root_secret()
                 moto_patches.activate(self._service, self._root_secret)
+                self._registry = RegistryService(
+                    ACCOUNT_ID, self.region, Path(self._work_dir) / "registry"
+                )
+                self._registry.start()
+                ecr_patches.activate(self._registry)
                 self.api_stages = ApiStages(self._service, ACCOUNT_ID, self.region)
                 if self._server.door is not None:  # public stage URLs (apigateway/wire.py)
                     self._server.door.stage_app = StageWire(self.api_stages)
@@ -267,6 +282,10 @@ class MockAccount:
         if self._service is not None:
             self._service.shutdown()
         moto_patches.deactivate()
+        ecr_patches.deactivate()
+        if self._registry is not None:
+            self._registry.stop()
+            self._registry = None
         if self._server is not None:
             server = self._server
             self._server = None

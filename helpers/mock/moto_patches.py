@@ -50,8 +50,12 @@ Gaps filled (moto 5.2.x, measured):
     ``aws:RequestTag``: judged so by the series' evaluator (apigateway/authorization.py, hooked
     in apigateway/moto_patches.py).
 
-Gaps 4, 7, 8 and 10 live in awslambda/, gap 15 in apigateway/ and gap 9 in front_door.py; the
-others are below.
+16. ECR has no registry: GetAuthorizationToken hands out one fixed password and a
+    ``proxyEndpoint`` that does not exist here; the account serves a registry and mints its
+    tokens (ecr/).
+
+Gaps 4, 7, 8 and 10 live in awslambda/, gap 15 in apigateway/, gap 16 in ecr/ and gap 9 in
+front_door.py; the others are below.
 """
 
 from __future__ import annotations
@@ -78,6 +82,7 @@ from .apigateway import moto_patches as apigateway_patches
 from .awslambda import moto_patches as lambda_patches
 from .awslambda.errors import AccessDenied
 from .awslambda.passrole import check_pass_role
+from .ecr import moto_patches as ecr_patches
 from .identity import RootAccessKey, is_root_key, root_arn
 
 if TYPE_CHECKING:
@@ -318,4 +323,6 @@ PATCHES: list[patching.Patch] = [
 def install() -> None:
     """Apply the account's patches and every service's (once per process); they stay inert until
     ``activate``."""
-    patching.install([*PATCHES, *lambda_patches.PATCHES, *apigateway_patches.PATCHES])
+    patching.install(
+        [*PATCHES, *lambda_patches.PATCHES, *apigateway_patches.PATCHES, *ecr_patches.PATCHES]
+    )
