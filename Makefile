@@ -12,7 +12,7 @@ unexport SERIES_MOCK_ACCOUNT
 export PATH := $(CURDIR)/.venv/bin:$(PATH)
 
 .DEFAULT_GOAL := help
-.PHONY: help setup series test lint format unit nbval notebooks bench mock plan lab lock clean engine image learner test-trixie site site-test doctor participant-policy agenda
+.PHONY: help setup series test lint format unit nbval notebooks bench mock plan lab lock clean engine image learner test-trixie site site-test doctor participant-policy agenda live-check
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -77,6 +77,11 @@ agenda: setup ## Agenda figures for docs/instructor-guide.md: reading time per n
 
 mock: setup ## Run the mock AWS account in the foreground (prints the variables to export)
 	@$(PY) -m helpers.mock
+
+# Not SERIES_MODE=mock, unlike `series` and `nbval`: it refuses unless SERIES_MODE=live (with
+# SERIES_PREFIX and SERIES_LIVE_CREATE=yes). scripts/live_check_mock.sh runs it against a mock account.
+live-check: setup ## Pre-workshop check: every notebook live (cells must run), cleanup always, a report; build/live-check/
+	@$(PY) -m helpers.live_check
 
 plan: setup ## Live mode, planned: resources, cost and every creating API call, without making any
 	@$(PY) -m helpers.plan

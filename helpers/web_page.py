@@ -32,6 +32,7 @@ from urllib.parse import urlsplit
 import botocore.exceptions
 
 from helpers.config import MODELS_BUCKET_2017, PROJECT_ROOT, Names
+from helpers.live_only import is_aws_endpoint
 from helpers.session import Account
 
 WEB_DIR = PROJECT_ROOT / "web"
@@ -71,21 +72,16 @@ def website_host(bucket: str, region: str, domain: str = "amazonaws.com") -> str
 
 
 def website_url(account: Account, bucket: str | None = None) -> str:
-    """The address to open: AWS's website endpoint, or the mock account's equivalent."""
+    """The address to open: AWS's website endpoint, or the mock account's equivalent.
+
+    The mock's is used whenever the account's S3 client points at it: in mock mode, and in live
+    mode against the mock account (``AWS_ENDPOINT_URL``, as ``make live-check`` runs in CI)."""
     bucket = bucket or site_bucket_name(account.names)
-    if account.settings.is_mock:
-        port = urlsplit(_endpoint_url(account)).port
+    s3 = account.client("s3")
+    if account.settings.is_mock or not is_aws_endpoint(s3):
+        port = urlsplit(s3.meta.endpoint_url).port
         return f"http://{website_host(bucket, account.region, 'localhost')}:{port}"
     return f"http://{website_host(bucket, account.region)}"
-
-
-def _endpoint_url(account: Account) -> str:
-    endpoint = getattr(account.session, "endpoint_url", None) or getattr(
-        account.mock, "endpoint_url", None
-    )
-    if not endpoint:
-        raise RuntimeError("The mock account's endpoint URL is unknown: connect() first.")
-    return str(endpoint)
 
 
 def public_read_policy(bucket: str) -> dict[str, Any]:

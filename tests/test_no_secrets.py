@@ -53,11 +53,17 @@ def notebook_texts(path: Path) -> Iterator[tuple[str, str]]:
             )
 
 
+SCANNED_NOTEBOOK_FOLDERS = (
+    PROJECT_ROOT / "notebooks",
+    PROJECT_ROOT / "build" / "executed",  # make series
+    PROJECT_ROOT / "build" / "live-check",  # make live-check
+)
+
+
 def stored_texts() -> Iterator[tuple[str, str]]:
-    for path in sorted((PROJECT_ROOT / "notebooks").glob("*.ipynb")):
-        yield from notebook_texts(path)
-    for path in sorted((PROJECT_ROOT / "build" / "executed").glob("*.ipynb")):
-        yield from notebook_texts(path)
+    for folder in SCANNED_NOTEBOOK_FOLDERS:
+        for path in sorted(folder.glob("*.ipynb")):
+            yield from notebook_texts(path)
     for path in [PROJECT_ROOT / "README.md", *sorted((PROJECT_ROOT / "docs").glob("*.md"))]:
         yield path.name, path.read_text()
 

@@ -103,7 +103,8 @@ def test_live_mode_refuses_without_opt_in_then_creates_prefixed_tagged(live, mon
     site = web_page.publish(live, "https://x.execute-api.us-east-1.amazonaws.com/prod/admit", "k")
     bucket = f"alice-serverless-poc-site-{live.account_id}"
     assert site.bucket == bucket
-    assert site.url == f"http://{bucket}.s3-website-us-east-1.amazonaws.com"
+    port = live.client("s3").meta.endpoint_url.rsplit(":", 1)[-1]  # live mode, the mock's endpoint
+    assert site.url == f"http://{bucket}.s3-website-us-east-1.localhost:{port}"
     tags = {
         t["Key"]: t["Value"] for t in live.client("s3").get_bucket_tagging(Bucket=bucket)["TagSet"]
     }

@@ -3,11 +3,14 @@
 On AWS a REST API stage answers at ``https://{api_id}.execute-api.{region}.amazonaws.com/{stage}``
 (a regional endpoint; a custom domain, as in 2017, is optional). The mock account serves the
 same stage under its own endpoint, in the path form other AWS emulators use:
-``{AWS_ENDPOINT_URL}/restapis/{api_id}/{stage}/_user_request_/{path}``.
+``{AWS_ENDPOINT_URL}/restapis/{api_id}/{stage}/_user_request_/{path}``. What decides is where
+the account's API Gateway client points, not the mode: live mode against the mock account (as
+``make live-check`` runs in CI) calls the mock's stage too.
 """
 
 from __future__ import annotations
 
+from helpers.live_only import is_aws_endpoint
 from helpers.session import Account
 
 
@@ -20,8 +23,8 @@ def mock_url(endpoint_url: str, api_id: str, stage: str = "prod", path: str = "a
 
 
 def invoke_url(account: Account, api_id: str, stage: str = "prod", path: str = "admit") -> str:
-    """Where GET ``/path`` of the stage answers, for this account's mode."""
-    if account.settings.is_mock:
-        endpoint = account.client("apigateway").meta.endpoint_url
-        return mock_url(endpoint, api_id, stage, path)
+    """Where GET ``/path`` of the stage answers: on AWS, or under the endpoint that stands in for it."""
+    client = account.client("apigateway")
+    if account.settings.is_mock or not is_aws_endpoint(client):
+        return mock_url(client.meta.endpoint_url, api_id, stage, path)
     return live_url(api_id, account.region, stage, path)
