@@ -3,8 +3,12 @@
 The image itself is built by :mod:`helpers.image`. Live mode pushes it to the account's ECR
 repository under its content tag (an unchanged package is neither rebuilt nor pushed again) and
 refuses a tag whose manifest is an image index: Lambda accepts a single-platform image manifest
-only. In mock mode the engine that runs the functions is this machine's, so "pushing" is a
-``docker tag`` to the mock ECR repository's URI.
+only. The push goes to the registry GetAuthorizationToken names (its ``proxyEndpoint``): on AWS
+the repository's own host; against a running mock account (live mode pointed at
+``python -m helpers.mock``) the account's registry on ``localhost:<port>``. Either way the
+function's ImageUri is the repository's URI and tag, as DescribeRepositories gives it. In mock
+mode the engine that runs the functions is this machine's, so "pushing" is a ``docker tag`` to
+the mock ECR repository's URI.
 
 Workshops: an instructor can push the image once and give participants its URI in
 ``SERIES_IMAGE_URI``; then nobody else needs Docker.
@@ -16,6 +20,7 @@ import base64
 import os
 import subprocess
 from dataclasses import dataclass
+from urllib.parse import urlparse
 
 from helpers.image import ImageBuildError, build_image, content_tag
 from helpers.mock.awslambda.container import engine_problem
@@ -116,7 +121,7 @@ def ensure_image(account: Account) -> str:
         if media_type is not None:
             check_single_platform(plan, media_type)
         return plan.uri
-    ensure_repository(account, plan.repository)
+    repository_uri = ensure_repository(account, plan.repository)
     if account.settings.is_mock:
         _docker(["tag", _built_image(plan), plan.uri])
         return plan.uri
@@ -125,12 +130,12 @@ def ensure_image(account: Account) -> str:
         # `docker push` goes past the boto3 hook; it ends in ECR PutImage, so ask the same.
         refuse_unconfirmed_changes("ecr", "PutImage", {"repositoryName": plan.repository})
         local = _built_image(plan)
-        _docker_login(account, plan.uri.split("/")[0])
-        _docker(["tag", local, plan.uri])
-        _docker(["push", plan.uri])
+        pushed = f"{_docker_login(account)}/{plan.repository}:{plan.tag}"
+        _docker(["tag", local, pushed])
+        _docker(["push", pushed])
         media_type = manifest_media_type(account, plan) or MANIFEST_MEDIA_TYPES[0]
     check_single_platform(plan, media_type)
-    return plan.uri
+    return f"{repository_uri}:{plan.tag}"
 
 
 def _built_image(plan: ImagePlan) -> str:
@@ -148,16 +153,34 @@ def _built_image(plan: ImagePlan) -> str:
         raise ImageUnavailable(str(error)) from error
 
 
-def _docker_login(account: Account, registry: str) -> None:
+def registry_host(proxy_endpoint: str) -> str:
+    """``host[:port]`` of GetAuthorizationToken's proxyEndpoint (``https://...`` on AWS,
+    ``http://localhost:<port>`` on a mock account): what ``docker login``/``push`` name."""
+    host = urlparse(proxy_endpoint).netloc
+    if not host:
+        raise ImageUnavailable(
+            f"ECR's GetAuthorizationToken gave proxyEndpoint {proxy_endpoint!r}, which names no "
+            "registry host; check AWS_ENDPOINT_URL points at ECR (or a running mock account)."
+        )
+    return host
+
+
+def _docker_login(account: Account) -> str:
+    """Log the engine in to the account's registry; returns its host for the push."""
     token = account.client("ecr").get_authorization_token()["authorizationData"][0]
     user, password = base64.b64decode(token["authorizationToken"]).decode().split(":", 1)
-    subprocess.run(
-        ["docker", "login", "--username", user, "--password-stdin", registry],
+    host = registry_host(token["proxyEndpoint"])
+    done = subprocess.run(
+        ["docker", "login", "--username", user, "--password-stdin", host],
         input=password,
         capture_output=True,
         text=True,
-        check=True,
+        check=False,
     )
+    if done.returncode:
+        tail = "\n".join(done.stderr.strip().splitlines()[-5:])
+        raise ImageUnavailable(f"`docker login {host}` failed:\n{tail}")
+    return host
 
 
 def _docker(arguments: list[str]) -> None:

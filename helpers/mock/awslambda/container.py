@@ -11,6 +11,9 @@ container by name (``-e NAME``) so no credential appears on a command line.
 Every container carries a label naming its mock account, and the account's reaper
 (``reaper.py``) removes them all when the account stops or dies; containers left by a mock that
 died before its reaper could act are swept when the next one starts its first container.
+
+An ImageUri the engine does not have, naming an image pushed to the account's ECR, is pulled from
+the account's registry first (ecr/pull.py) and that image runs.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..ecr.pull import RegistryPullFailed, registry_image
 from .environment import ExecutionEnvironment
 from .environment_types import WorkerSpec
 from .errors import ContainerEngineUnavailable, ImageUnusable
@@ -92,17 +96,31 @@ def cpu_share(memory_mb: int) -> float:
 
 def inspect_image(uri: str) -> dict:
     """The image's configuration from the engine; a Lambda-shaped error when it is not there."""
+    return resolve_image(uri)[1]
+
+
+def resolve_image(uri: str) -> tuple[str, dict]:
+    """(the engine's reference to run, its configuration) for a function's ImageUri: the local
+    image of that name, else the image pushed to the account's ECR, pulled from its registry."""
     done = _docker(["image", "inspect", uri])
-    if done.returncode:
-        problem = engine_problem()
-        if problem:
-            raise ContainerEngineUnavailable(problem)
-        raise ImageUnusable(
-            f"Source image {uri} does not exist in the mock account's Docker engine. Build it "
-            "(`make image` prints the reference) or `docker tag` an image with that name, then "
-            "create or invoke the function again."
-        )
-    return json.loads(done.stdout)[0]["Config"]
+    if done.returncode == 0:
+        return uri, json.loads(done.stdout)[0]["Config"]
+    problem = engine_problem()
+    if problem:
+        raise ContainerEngineUnavailable(problem)
+    try:
+        pulled = registry_image(uri)
+    except RegistryPullFailed as error:
+        raise ImageUnusable(str(error)) from None
+    if pulled is not None:
+        done = _docker(["image", "inspect", pulled])
+        if done.returncode == 0:
+            return pulled, json.loads(done.stdout)[0]["Config"]
+    raise ImageUnusable(
+        f"Source image {uri} does not exist in the mock account's Docker engine. Build it "
+        "(`make image` prints the reference) or `docker tag` an image with that name, or push it "
+        "to the account's ECR repository, then create or invoke the function again."
+    )
 
 
 def container_environment(spec: WorkerSpec, runtime_api: str, handler: str) -> dict[str, str]:
@@ -128,6 +146,8 @@ class ContainerEnvironment(ExecutionEnvironment):
         self.image = image
         self.owner = owner
         self.container_id: str | None = None
+        self.reference = image.uri
+        """What the engine runs: the ImageUri, or the image pulled for it from the registry."""
         self._cgroup_dir: Path | None = None
 
     def container_arguments(self, config: dict) -> tuple[list[str], dict[str, str]]:
@@ -180,11 +200,11 @@ class ContainerEnvironment(ExecutionEnvironment):
         )
         for name in sorted(variables):
             arguments += ["-e", name]
-        return [*arguments, self.image.uri, *argv[1:]], variables
+        return [*arguments, self.reference, *argv[1:]], variables
 
     def start(self) -> None:
         """Create the container (errors here are the caller's, Lambda-shaped), then start it."""
-        config = inspect_image(self.image.uri)
+        self.reference, config = resolve_image(self.image.uri)
         self.tmp_dir.mkdir(parents=True, exist_ok=True)
         self._api.start()
         arguments, variables = self.container_arguments(config)
