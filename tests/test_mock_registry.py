@@ -226,6 +226,18 @@ def test_bad_manifests_are_refused_and_nothing_is_stored(mock_session, login, re
     assert fine.status_code == 201
 
 
+def test_an_immutable_tag_is_not_overwritten(mock_session, login, mock_name):
+    url, auth = login
+    name = mock_name("repo")
+    ecr = mock_session.client("ecr")
+    ecr.create_repository(repositoryName=name, imageTagMutability="IMMUTABLE")
+    _, first = push_image(url, auth, name, "v1", "first")
+    with pytest.raises(AssertionError, match="TAG_INVALID"):
+        push_image(url, auth, name, "v1", "second")
+    (image,) = ecr.describe_images(repositoryName=name)["imageDetails"]
+    assert image["imageDigest"] == first
+
+
 def test_unknown_uploads_and_blobs_are_clear_errors(login, repository):
     url, auth = login
     for upload in ("0f8c2c4e-0000-4000-8000-000000000000", "x" * 5000):
