@@ -226,6 +226,29 @@ def test_bad_manifests_are_refused_and_nothing_is_stored(mock_session, login, re
     assert fine.status_code == 201
 
 
+def test_chunked_bodies_are_read_whole(mock_session, login, repository):
+    """Docker may send a body with Transfer-Encoding: chunked (a generator body here)."""
+    url, auth = login
+    config = b'{"os": "linux", "chunked": true}'
+    started = requests.post(f"{url}/v2/{repository}/blobs/uploads/", auth=auth)
+    finished = requests.put(
+        url + started.headers["Location"],
+        params={"digest": _digest(config)},
+        data=iter([config[:5], config[5:]]),
+        auth=auth,
+    )
+    assert finished.status_code == 201, finished.text
+    manifest = image_manifest(config, [])
+    put = requests.put(
+        f"{url}/v2/{repository}/manifests/chunked",
+        data=iter([manifest[i : i + 7] for i in range(0, len(manifest), 7)]),
+        auth=auth,
+        headers={"Content-Type": DOCKER_MANIFEST},
+    )
+    assert put.status_code == 201, put.text
+    assert requests.get(url + put.headers["Location"], auth=auth).content == manifest
+
+
 def test_an_immutable_tag_is_not_overwritten(mock_session, login, mock_name):
     url, auth = login
     name = mock_name("repo")

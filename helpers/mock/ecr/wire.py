@@ -40,15 +40,18 @@ API_VERSION = {"Docker-Distribution-API-Version": "registry/2.0"}
 
 
 def _read_all(request: Request, limit: int) -> bytes:
-    body = request.stream.read(limit + 1)
-    if len(body) > limit:
-        raise RegistryError(
-            400,
-            "SIZE_INVALID",
-            f"the request body is larger than {limit} bytes; the registry "
-            "refuses manifests that large.",
-        )
-    return body
+    """The whole body (a chunked one arrives in pieces), refused once it passes ``limit``."""
+    body = bytearray()
+    for chunk in _chunks(request):
+        body += chunk
+        if len(body) > limit:
+            raise RegistryError(
+                400,
+                "SIZE_INVALID",
+                f"the request body is larger than {limit} bytes; the registry refuses manifests "
+                "that large.",
+            )
+    return bytes(body)
 
 
 def _chunks(request: Request) -> Iterator[bytes]:
