@@ -128,6 +128,14 @@ def test_a_token_another_account_minted_is_refused(login):
     assert requests.get(url + "/v2/", auth=("AWS", password)).status_code == 401
 
 
+def test_an_expired_token_is_refused(mock_account, login):
+    url, _ = login
+    password, _ = mock_account.registry.mint.mint("AKIAMOCKACCOUNTROOT0", lifetime_s=-1)
+    assert requests.get(url + "/v2/", auth=("AWS", password)).status_code == 401
+    fresh, _ = mock_account.registry.mint.mint("AKIAMOCKACCOUNTROOT0")
+    assert requests.get(url + "/v2/", auth=("AWS", fresh)).status_code == 200
+
+
 def test_a_pushed_image_is_an_ecr_image(mock_session, login, repository):
     url, auth = login
     manifest, digest = push_image(url, auth, repository, "v1", "first")

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
+from moto.ecr.exceptions import ImageAlreadyExistsException
 from moto.ecr.models import ecr_backends
 
 from .errors import RegistryError
@@ -232,8 +233,6 @@ class RegistryStore:
         for image in repository.images:
             if self.digest_of(image) == digest and (tag is None or tag in image.image_tags):
                 return digest  # already there: a repeated push is no change
-        from moto.ecr.exceptions import ImageAlreadyExistsException
-
         try:
             self._ecr().put_image(name, body.decode(), tag, media_type, digest)
         except ImageAlreadyExistsException as error:
