@@ -289,6 +289,20 @@ def test_unknown_uploads_and_blobs_are_clear_errors(login, repository):
     assert requests.get(url + "/v2/", auth=auth).status_code == 200
 
 
+def test_an_upload_into_a_deleted_repository_is_dropped(mock_session, login, repository):
+    url, auth = login
+    ecr = mock_session.client("ecr")
+    started = requests.post(f"{url}/v2/{repository}/blobs/uploads/", auth=auth)
+    location = url + started.headers["Location"]
+    requests.patch(location, data=b"half a layer", auth=auth)
+    ecr.delete_repository(repositoryName=repository, force=True)
+    finished = requests.put(location, params={"digest": _digest(b"half a layer")}, auth=auth)
+    assert finished.status_code == 404 and _code(finished) == "NAME_UNKNOWN"
+    ecr.create_repository(repositoryName=repository)  # the same name, a new repository
+    stale = requests.patch(location, data=b"more", auth=auth)
+    assert stale.status_code == 404 and _code(stale) == "BLOB_UPLOAD_UNKNOWN"
+
+
 def test_a_blob_is_only_readable_through_a_repository_holding_it(mock_session, login, mock_name):
     url, auth = login
     ecr = mock_session.client("ecr")

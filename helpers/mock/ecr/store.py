@@ -186,7 +186,11 @@ class RegistryStore:
                     "discarded, push it again.",
                     digest,
                 )
-            repository = self.repository(upload.repository)
+            try:
+                repository = self.repository(upload.repository)
+            except RegistryError:  # deleted while the upload was open
+                self.cancel(upload)
+                raise
             os.replace(upload.path, self._blob_path(digest))
             repository.layers[digest] = upload.size
         with self._lock:
