@@ -21,6 +21,7 @@ cells ``--nbval-lax`` compares). Unlike nbval it stores the executed copy, which
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 import time
@@ -171,12 +172,30 @@ def observe(account: Any) -> Observation:
         reports += [invoke.parse_report(line) for line in lines]
     observation.figures = InvokeFigures.from_reports(reports)
     try:
-        ecr = account.client("ecr")
-        images = ecr.describe_images(repositoryName=account.names.ecr_repository)["imageDetails"]
-        observation.image_bytes = sum(image.get("imageSizeInBytes", 0) for image in images)
+        observation.image_bytes = stored_image_bytes(account)
     except ClientError as error:
         observation.notes.append(f"image size not read ({error.response['Error']['Code']})")
     return observation
+
+
+def stored_image_bytes(account: Any) -> int:
+    """What the ECR repository stores: each image's layers and config, as its manifest lists them.
+
+    The manifest's sizes are the compressed blobs the registry keeps (what ECR bills); read
+    from it because DescribeImages' ``imageSizeInBytes`` is not that everywhere (moto, under the
+    mock account, reports the config blob's size alone)."""
+    ecr = account.client("ecr")
+    repository = account.names.ecr_repository
+    total = 0
+    for image in ecr.describe_images(repositoryName=repository)["imageDetails"]:
+        found = ecr.batch_get_image(
+            repositoryName=repository, imageIds=[{"imageDigest": image["imageDigest"]}]
+        )["images"]
+        manifest = json.loads(found[0]["imageManifest"]) if found else {}
+        blobs = [*manifest.get("layers", []), manifest.get("config", {})]
+        listed = sum(int(blob.get("size", 0)) for blob in blobs)
+        total += listed or int(image.get("imageSizeInBytes", 0))
+    return total
 
 
 def remaining(account: Any) -> list[tuple[str, str]]:

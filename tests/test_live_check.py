@@ -373,3 +373,24 @@ def test_on_an_aws_endpoint_every_error_is_raised():
                 lambda: iam.simulate_custom_policy(PolicyInputList=["{}"], ActionNames=["s3:*"]),
                 None,
             )
+
+
+def test_the_stored_image_size_is_its_manifests_blobs(live, monkeypatch):
+    monkeypatch.setenv("SERIES_LIVE_CREATE", "yes")
+    ecr = live.client("ecr")
+    repository = live.names.ecr_repository
+    ecr.create_repository(repositoryName=repository)
+    manifest = {
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
+        "config": {"digest": "sha256:" + "c" * 64, "size": 300},
+        "layers": [
+            {"digest": "sha256:" + "a" * 64, "size": 1000},
+            {"digest": "sha256:" + "b" * 64, "size": 2000},
+        ],
+    }
+    ecr.put_image(repositoryName=repository, imageManifest=json.dumps(manifest), imageTag="t1")
+    try:
+        assert live_check.stored_image_bytes(live) == 3300  # not DescribeImages' 300 (moto's)
+    finally:
+        ecr.delete_repository(repositoryName=repository, force=True)

@@ -14,8 +14,9 @@ from helpers.config import PROJECT_ROOT
 PATTERNS = {
     "unmasked access key id": re.compile(r"\b(?:AKIA|ASIA)[A-Z0-9]{16}\b"),
     "secret access key (40 characters)": re.compile(
-        # not inside a dotted name or a URL path: "amazon.com/singlesignon/latest/APIReference/API_…"
-        r"(?<![A-Za-z0-9/+.])[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+=_.])"
+        # not inside a dotted name or a URL path: "amazon.com/singlesignon/latest/APIReference/API_…",
+        # nor a log group: "/aws/lambda/CiServerlessPOCAdmissionNoS3" is 40 (SERIES_PREFIX=ci)
+        r"(?<![A-Za-z0-9/+.])(?!/aws/)[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+=_.])"
     ),
     "session token (long base64)": re.compile(r"[A-Za-z0-9/+]{100,}={0,2}"),
     "named secret with a value": re.compile(
@@ -81,6 +82,7 @@ def test_the_scanner_catches_each_kind_of_secret():
     assert findings("AKIA************MPLE and ASIA…WXYZ, sha256 " + "ab" * 32) == []
     url = "https://docs.aws.amazon.com/singlesignon/latest/APIReference/API_PutInlinePolicy.html"
     assert findings(url) == []
+    assert findings("logGroupName=/aws/lambda/CiServerlessPOCAdmissionNoS3 ") == []
 
 
 @pytest.mark.parametrize(("where", "text"), list(stored_texts()), ids=lambda value: str(value)[:40])
