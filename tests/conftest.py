@@ -42,30 +42,38 @@ if not _BUILD_DIR_GIVEN:
 # -- parallel runs (`make test`: pytest-xdist, -n 2 --dist loadfile) ------------------------------
 #
 # Work is handed to the workers in units ("scopes"): a test module (its module-scoped fixtures,
-# e.g. the mock account, start once per unit), all nbval cells of notebooks/ as ONE unit (the
-# notebooks run in order, each in a fresh kernel, sharing build/, as `make nbval` does),
-# and each notebook-executing test on its own (independent; they would otherwise make a tail).
-# Units are handed out longest first, from the estimates below (seconds, measured on this
-# 2-core machine); anything not listed is short.
+# e.g. the mock account, start once per unit), each notebook under nbval (its cells in order, in
+# one kernel; every notebook runs alone, see _NbvalEnvironment), and each notebook-executing test
+# on its own (independent; they would otherwise make a tail). Units are handed out longest first,
+# from the estimates below (seconds, measured on this 2-core machine); anything not listed is short.
 
-NOTEBOOK_RUNS = (
-    "tests/test_notebooks_alone.py::test_notebook_passes_alone_in_a_fresh_kernel",
-    "tests/test_exercises.py::test_on_the_learner_copy_every_check_fails_and_nothing_else",
+LEARNER_COPY_RUNS = (
+    "tests/test_exercises.py::test_on_the_learner_copy_every_check_fails_and_nothing_else"
 )
 ESTIMATED_SECONDS = {
-    "nbval": 100,
-    NOTEBOOK_RUNS[0]: 12,
-    NOTEBOOK_RUNS[1]: 12,
-    f"{NOTEBOOK_RUNS[0]}[10_page_and_cors]": 30,  # headless chromium, several times
-    f"{NOTEBOOK_RUNS[1]}[10]": 25,
+    "notebooks/10_page_and_cors.ipynb": 35,  # headless chromium, several times
+    "notebooks/03_iam_concepts.ipynb": 24,
+    "notebooks/02_model_in_r.ipynb": 23,
+    "notebooks/11_cleanup.ipynb": 23,
+    "notebooks/06_packaging.ipynb": 21,
+    "notebooks/07_invoking.ipynb": 21,
+    "notebooks/01_setup_and_modes.ipynb": 18,
+    "notebooks/04_policy_json.ipynb": 18,
+    "notebooks/08_cost.ipynb": 18,
+    "notebooks/09_api_gateway.ipynb": 17,
+    "notebooks/05_role_creation.ipynb": 16,
+    LEARNER_COPY_RUNS: 20,
+    f"{LEARNER_COPY_RUNS}[10]": 40,
+    f"{LEARNER_COPY_RUNS}[06]": 30,
+    f"{LEARNER_COPY_RUNS}[07]": 29,
     "tests/test_mock_image.py": 60,
     "tests/test_participant_policy.py": 45,
     "tests/test_live_mode.py": 40,
     "tests/test_live_least_privilege.py": 38,
+    "tests/test_lab_account.py": 60,
     "tests/test_page_in_browser.py": 30,
-    "tests/test_api_gateway_helpers.py": 20,
-    "tests/test_lab_account.py": 27,
     "tests/test_live_shared_account.py": 27,
+    "tests/test_api_gateway_helpers.py": 20,
     "tests/test_mock_lambda_limits.py": 20,
     "tests/test_exercises.py": 5,
 }
@@ -73,12 +81,9 @@ ESTIMATED_SECONDS = {
 
 def work_unit(nodeid: str) -> str:
     """The scope an xdist worker runs as a whole (see above)."""
-    path = nodeid.split("::", 1)[0]
-    if path.endswith(".ipynb"):
-        return "nbval"
-    if nodeid.startswith(NOTEBOOK_RUNS):
+    if nodeid.startswith(LEARNER_COPY_RUNS):
         return nodeid
-    return path
+    return nodeid.split("::", 1)[0]
 
 
 def _estimate(unit: str) -> float:
@@ -117,23 +122,40 @@ def pytest_collection_modifyitems(config, items):
 
 
 class _NbvalEnvironment:
-    """nbval's kernels (`make test` collects notebooks/ beside tests/) get what `make nbval` gives
-    them: mock mode and the build folder the series uses (the project's build/ unless
-    SERIES_BUILD_DIR was set before the run; the stored outputs show paths under it), not the
-    scratch folder of this test process."""
+    """nbval's kernels (`make test` collects notebooks/ beside tests/) run each notebook alone.
+
+    Every notebook gets mock mode and a build folder of its own, new and empty, under the
+    series' build folder (``build/nbval/<notebook>-<random>/``; the project's build/ unless
+    SERIES_BUILD_DIR was set before the run). Its kernel starts its own empty mock account, so a
+    notebook that silently relied on an earlier one's files or state fails here. The stored
+    outputs show paths under ``build/``: notebooks/sanitize.cfg maps the private folder back.
+    """
 
     def __init__(self) -> None:
         self.saved: dict[str, str | None] = {}
+        self.build_dirs: dict[str, Path] = {}
+
+    def build_dir_for(self, notebook: str) -> Path:
+        """The notebook's private build folder, made (empty) when its first cell is set up."""
+        if notebook not in self.build_dirs:
+            from helpers.config import PROJECT_ROOT
+
+            base = Path(_BUILD_DIR_GIVEN) if _BUILD_DIR_GIVEN else PROJECT_ROOT / "build"
+            (base / "nbval").mkdir(parents=True, exist_ok=True)
+            stem = Path(notebook).stem
+            self.build_dirs[notebook] = Path(
+                tempfile.mkdtemp(prefix=f"{stem}-", dir=base / "nbval")
+            )
+        return self.build_dirs[notebook]
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_setup(self, item):  # before nbval starts the notebook's kernel
-        if item.nodeid.split("::", 1)[0].endswith(".ipynb"):
-            for name, value in (("SERIES_MODE", "mock"), ("SERIES_BUILD_DIR", _BUILD_DIR_GIVEN)):
+        notebook = item.nodeid.split("::", 1)[0]
+        if notebook.endswith(".ipynb"):
+            build_dir = str(self.build_dir_for(notebook))
+            for name, value in (("SERIES_MODE", "mock"), ("SERIES_BUILD_DIR", build_dir)):
                 self.saved.setdefault(name, os.environ.get(name))
-                if value:
-                    os.environ[name] = value
-                else:
-                    os.environ.pop(name, None)
+                os.environ[name] = value
 
     @pytest.hookimpl(trylast=True)
     def pytest_runtest_teardown(self, item, nextitem):
@@ -143,6 +165,10 @@ class _NbvalEnvironment:
             else:
                 os.environ[name] = value
         self.saved.clear()
+        notebook = item.nodeid.split("::", 1)[0]
+        next_notebook = nextitem.nodeid.split("::", 1)[0] if nextitem is not None else None
+        if notebook in self.build_dirs and next_notebook != notebook:
+            shutil.rmtree(self.build_dirs[notebook], ignore_errors=True)
 
 
 def pytest_configure(config):

@@ -1,17 +1,23 @@
 """Each notebook passes alone: a fresh kernel, an empty mock account and an empty build folder.
 
-nbval (``make nbval``) runs the notebooks in order, each in its own kernel, sharing ``build/``.
-Here each runs in reverse order with a build folder of its own, so a notebook that silently
-relied on an earlier one's files or state would fail.
+``make test`` runs every notebook under nbval that way (``_NbvalEnvironment`` in conftest.py):
+its kernel starts its own mock account, and its build folder is new and empty, so a notebook
+that silently relied on an earlier one's files or state fails its comparison. These tests check
+that the isolation holds; ``make nbval`` and ``make series`` run them in order, sharing build/.
 """
 
 from __future__ import annotations
 
-import pytest
+import configparser
+import os
+import re
+from pathlib import Path
+from types import SimpleNamespace
 
-from helpers.series import notebooks, run_notebook
+from conftest import _NbvalEnvironment
 
-NOTEBOOKS = list(reversed(notebooks()))
+from helpers.config import PROJECT_ROOT
+from helpers.series import notebooks
 
 
 def test_the_series_has_its_eleven_notebooks_in_order():
@@ -19,9 +25,50 @@ def test_the_series_has_its_eleven_notebooks_in_order():
     assert [name[:2] for name in names] == [f"{n:02d}" for n in range(1, 12)]
 
 
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=[path.stem for path in NOTEBOOKS])
-def test_notebook_passes_alone_in_a_fresh_kernel(path, tmp_path, monkeypatch):
-    monkeypatch.setenv("SERIES_MODE", "mock")
-    monkeypatch.setenv("SERIES_BUILD_DIR", str(tmp_path / "build"))
-    result = run_notebook(path, store_to=tmp_path / "executed")
-    assert result.status == "passed", f"{path.name}: {result.error}"
+def _cell(notebook: str, number: int) -> SimpleNamespace:
+    return SimpleNamespace(nodeid=f"notebooks/{notebook}.ipynb::Cell {number}")
+
+
+def test_each_notebook_gets_an_empty_build_folder_of_its_own_and_mock_mode(monkeypatch):
+    monkeypatch.setenv("SERIES_MODE", "live")
+    monkeypatch.setenv("SERIES_BUILD_DIR", "/elsewhere")
+    plugin = _NbvalEnvironment()
+    first, second = _cell("02_model_in_r", 0), _cell("06_packaging", 0)
+    seen = []
+    for item, nextitem in ((first, second), (second, None)):
+        plugin.pytest_runtest_setup(item)
+        folder = Path(os.environ["SERIES_BUILD_DIR"])
+        assert os.environ["SERIES_MODE"] == "mock"
+        assert folder.is_dir() and not any(folder.iterdir())
+        assert folder.parent.name == "nbval"
+        (folder / "admission.rds").write_text("left behind")
+        seen.append(folder)
+        plugin.pytest_runtest_teardown(item, nextitem)
+        assert os.environ["SERIES_MODE"] == "live"  # restored after each cell
+        assert os.environ["SERIES_BUILD_DIR"] == "/elsewhere"
+        assert not folder.exists()  # removed after the notebook's last cell
+    assert seen[0] != seen[1]
+
+
+def test_a_notebooks_cells_share_its_folder_until_its_last_cell():
+    plugin = _NbvalEnvironment()
+    cells = [_cell("07_invoking", 0), _cell("07_invoking", 1)]
+    plugin.pytest_runtest_setup(cells[0])
+    folder = Path(os.environ["SERIES_BUILD_DIR"])
+    plugin.pytest_runtest_teardown(cells[0], cells[1])
+    assert folder.is_dir()
+    plugin.pytest_runtest_setup(cells[1])
+    assert Path(os.environ["SERIES_BUILD_DIR"]) == folder
+    plugin.pytest_runtest_teardown(cells[1], None)
+    assert not folder.exists()
+
+
+def test_the_sanitizer_shows_a_private_build_folder_as_build():
+    config = configparser.ConfigParser()
+    config.read(PROJECT_ROOT / "notebooks" / "sanitize.cfg")
+    rule = config["regex_nbval_private_build_folder"]
+    shown = "aws s3api put-object --body build/nbval/06_packaging-k2x_9a/function.zip"
+    assert re.sub(rule["regex"], rule["replace"], shown) == (
+        "aws s3api put-object --body build/function.zip"
+    )
+    assert re.sub(rule["regex"], rule["replace"], "build/function.zip") == "build/function.zip"
