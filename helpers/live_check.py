@@ -296,8 +296,14 @@ def main(argv: list[str] | None = None) -> int:
     from helpers import session
 
     paths = notebooks()
-    prefix = _clean_prefix(os.environ[PREFIX_VARIABLE])
-    print(f"live-check: {len(paths)} notebooks, live mode, prefix {prefix}", flush=True)
+    account = session.connect()  # reads only: who and where, for the report's first line
+    endpoint = account.client("sts").meta.endpoint_url
+    print(
+        f"live-check: {len(paths)} notebooks, live mode, prefix {account.settings.prefix}, "
+        f"account {account.account_id} ({account.caller_arn}), region {account.region}, "
+        f"endpoint {endpoint}",
+        flush=True,
+    )
     args.out.mkdir(parents=True, exist_ok=True)
     for stale in args.out.glob("*.ipynb"):  # the report reads this run's copies, never older ones
         stale.unlink()

@@ -180,7 +180,7 @@ def format_report(result: CheckResult) -> str:
     lines.append(f"  {passed} passed, {len(result.runs) - passed} failed in {result.seconds:.0f} s")
 
     observation = result.observation
-    lines += ["", f"left by notebooks 1-10 for cleanup ({len(observation.left)}):"]
+    lines += ["", f"made by notebooks 1-10, left for cleanup ({len(observation.left)}):"]
     lines += _table([(kind, name) for kind, name in observation.left]) or ["  nothing"]
     lines += ["", "cleanup (notebook 11), per resource:"]
     lines += _table(result.cleanup_rows) or ["  no results (notebook 11 did not get to its delete)"]
