@@ -132,7 +132,13 @@ def ensure_image(account: Account) -> str:
         local = _built_image(plan)
         pushed = f"{_docker_login(account)}/{plan.repository}:{plan.tag}"
         _docker(["tag", local, pushed])
-        _docker(["push", pushed])
+        try:
+            _docker(["push", pushed])
+        finally:
+            # The registry's name for the image is only needed for the push: against a mock
+            # account it names a port that is gone once the account stops. The build's own tag
+            # stays, so nothing is rebuilt.
+            subprocess.run(["docker", "image", "rm", pushed], capture_output=True, check=False)
         media_type = manifest_media_type(account, plan) or MANIFEST_MEDIA_TYPES[0]
     check_single_platform(plan, media_type)
     return f"{repository_uri}:{plan.tag}"

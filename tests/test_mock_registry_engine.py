@@ -153,6 +153,9 @@ def test_live_mode_pushes_to_the_registry_and_lambda_runs_the_pushed_image(
     (described,) = ecr.describe_images(repositoryName=plan.repository)["imageDetails"]
     assert described["imageTags"] == [plan.tag]
     assert _docker("image", "inspect", uri).returncode != 0  # the engine knows it only by the push
+    pushed_tag = f"{mock_account.registry.host}/{plan.repository}:{plan.tag}"
+    assert _docker("image", "inspect", pushed_tag).returncode != 0  # untagged after the push
+    assert _docker("image", "inspect", small_image).returncode == 0  # the build's tag stays
 
     client = live.client("lambda")
     name = "registry-pulled-function"
