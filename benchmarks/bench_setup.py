@@ -6,6 +6,13 @@ change in the machine's load hits both routes alike. R is already present (setup
 always does); everything after that is timed: the venv, fetching uv (uv route), installing
 ``requirements.lock``, the editable install of ``helpers``, and setup's rpy2-talks-to-R check.
 
+The routes differ in more than the installer (scripts/setup.sh, step 2). pip: ``python -m venv``
+with ensurepip, ``pip install -r requirements.lock`` (resolves, compiles every module), pip's
+editable install. uv: ``python -m venv --without-pip`` (uv adds ensurepip's pip version with the
+lock), uv fetched by the chosen Python's pip while setup checks R, ``uv pip install --no-deps``
+(the lock is complete; ``uv pip check`` confirms it), then two processes compiling what a notebook
+kernel imports (one of them is the rpy2 check) while uv installs ``helpers`` editable.
+
 **Cold caches, both routes.** A room of laptops starts with empty caches, so that is the figure
 that counts. Each run points pip (``PIP_CACHE_DIR``) and uv (``UV_CACHE_DIR``) at empty
 directories of its own: nothing is read from, or cleared in, this machine's caches, which other
@@ -243,10 +250,12 @@ def one_setup(route: str, keep: bool) -> dict:
             result["route_used"] = summary[1]
             result["setup_steps"] = {
                 "venv": float(summary[3]),
-                "fetch uv": float(summary[4]),
+                "fetch uv (what is left of it after the R checks)": float(summary[4]),
                 "requirements.lock": float(summary[5]),
-                "helpers (editable) + compiling a kernel's imports (uv)": float(summary[6]),
-                "R checks, rpy2 check and the rest": round(seconds - float(summary[2]), 1),
+                "helpers (editable) + compiling a kernel's imports with rpy2 check (uv)": float(
+                    summary[6]
+                ),
+                "R checks, rpy2 check (pip) and the rest": round(seconds - float(summary[2]), 1),
             }
         venv = scratch / "venv"
         result["first_use_seconds"] = first_use_seconds(venv)

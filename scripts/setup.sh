@@ -37,8 +37,10 @@ quiet_pip() { # pip, without its notes about local indexes that lack a package
 # uv reads neither pip.conf nor PIP_*: give it this machine's pip settings (pip's own view of its
 # config files and environment), at run time, as UV_* / SSL_* variables. Anything already set wins.
 uv_settings() { # prints export lines; `bash scripts/setup.sh --uv-settings` shows them
+  # the venv's pip when it has one; else the chosen Python's (the uv route's venv has no pip until
+  # uv installs it; without a pip of its own, that Python fetched no uv and with_pip gave the venv one)
   local python=$VENV/bin/python
-  [ -x "$python" ] || python=$PYTHON
+  compgen -G "$VENV/lib/python*/site-packages/pip" >/dev/null || python=$PYTHON
   "$python" -I - <<'PY'
 import ast, os, shlex, subprocess, sys
 listed = subprocess.run([sys.executable, "-m", "pip", "config", "list"],
@@ -82,18 +84,32 @@ PY
 }
 
 uv_bin=$VENV/.setup-tools/uv-$UV_VERSION/bin/uv
-get_uv() { # the pinned uv, from the package index with the venv's pip; 0 when it runs
-  "$uv_bin" --version >/dev/null 2>&1 && return 0
+fetch_uv() { # the pinned uv into $VENV/.setup-tools with the chosen Python's own pip, if it has one
   rm -rf "$VENV/.setup-tools"
-  quiet_pip install -q --no-deps --target "$VENV/.setup-tools/uv-$UV_VERSION" "uv==$UV_VERSION" \
-    > "$VENV/.setup-uv.log" || { tail -n 2 "$VENV/.setup-uv.log" | cut -c1-240 >&2; return 1; }
+  mkdir -p "$VENV"
+  "$PYTHON" -m pip --disable-pip-version-check install -q --no-deps \
+    --target "$VENV/.setup-tools/uv-$UV_VERSION" "uv==$UV_VERSION" > "$VENV/.setup-uv.log" 2>&1
+}
+get_uv() { # the pinned uv, from the package index; 0 when it runs
+  "$uv_bin" --version >/dev/null 2>&1 && return 0
+  # fetch_uv ran already (started before step 1), else now; failing that, the venv's own pip
+  # (ensurepip: with_pip), as the pip route has it
+  if [ -z "${uv_fetch:-}" ]; then fetch_uv && "$uv_bin" --version >/dev/null 2>&1 && return 0; fi
+  rm -rf "$VENV/.setup-tools"
+  with_pip && quiet_pip install -q --no-deps --target "$VENV/.setup-tools/uv-$UV_VERSION" \
+    "uv==$UV_VERSION" > "$VENV/.setup-uv.log" \
+    || { tail -n 2 "$VENV/.setup-uv.log" | cut -c1-240 >&2; return 1; }
   "$uv_bin" --version >/dev/null 2>&1
+}
+with_pip() { # the venv gets pip from this Python's ensurepip, as `python -m venv` gives it
+  [ -x "$VENV/bin/pip" ] || "$VENV/bin/python" -m ensurepip -q >/dev/null
 }
 
 install_with_pip() {
   say "installing pinned packages into $VENV with pip (a minute or two the first time)"
   local t
   t=$(seconds)
+  with_pip || return 1
   # SETUP_PIP_LOG=file: pip's timestamped log (benchmarks/bench_setup.py reads it)
   quiet_pip install -q ${SETUP_PIP_LOG:+--progress-bar off --log "$SETUP_PIP_LOG"} -r requirements.lock || return 1
   t_lock=$(elapsed "$t"); t=$(seconds)
@@ -103,41 +119,75 @@ install_with_pip() {
 
 install_with_uv() {
   say "installing pinned packages into $VENV with uv $UV_VERSION (SETUP_INSTALLER=pip for pip)"
-  local t status
+  local t status settings pip_wanted=()
   t=$(seconds)
-  local settings
   settings=$(uv_settings) || return 1
   eval "$settings"
-  # uv's report (resolved / prepared / installed / compiled, each timed) goes to a log, each line
-  # with the time it was printed (benchmarks/bench_setup.py reads it); its summary lines are shown.
+  # The venv is made without pip (ensurepip alone takes seconds); uv installs the pip version
+  # ensurepip would have given it, from the index, with the lock.
+  if ! compgen -G "$VENV/lib/python*/site-packages/pip" >/dev/null; then
+    pip_wanted=("pip==$("$VENV/bin/python" -I -c 'import ensurepip; print(ensurepip.version())')") \
+      || pip_wanted=(pip)
+  fi
+  # --no-deps: the lock pins every package, so uv fetches exactly those without resolving their
+  # dependencies again (a second of metadata requests); `uv pip check` below confirms that they
+  # fit together. uv's report (resolved / prepared / installed, each timed) goes to a log, each
+  # line with the time it was printed (benchmarks/bench_setup.py reads it); its summary is shown.
   # No --compile-bytecode: compiling all ~12,000 modules up front took longer than the whole
   # install (benchmarks/bench_setup.py). Python writes each module's .pyc the first time it is
-  # imported, so only what the series uses is compiled, once (uv's documented default).
+  # imported; what a notebook kernel imports is compiled below.
   env -u PYTHONDONTWRITEBYTECODE \
-    "$uv_bin" pip install --python "$VENV/bin/python" -r requirements.lock 2>&1 \
+    "$uv_bin" pip install --python "$VENV/bin/python" --no-deps -r requirements.lock "${pip_wanted[@]}" 2>&1 \
     | while IFS= read -r line; do printf '%s %s\n' "$EPOCHREALTIME" "$line"; done > "$VENV/.setup-uv.log"
   status=${PIPESTATUS[0]}
+  if [ "$status" = 0 ]; then
+    "$uv_bin" pip check --python "$VENV/bin/python" >> "$VENV/.setup-uv.log" 2>&1 || status=$?
+  fi
   if [ "$status" != 0 ]; then
     cut -d' ' -f2- "$VENV/.setup-uv.log" | tail -n 25 >&2
     return 1
   fi
   say "uv: $(cut -d' ' -f2- "$VENV/.setup-uv.log" | grep -E '^(Resolved|Prepared|Installed|Bytecode compiled) ' | paste -sd ';' | sed 's/;/; /g')"
   t_lock=$(elapsed "$t"); t=$(seconds)
-  "$uv_bin" pip install -q --python "$VENV/bin/python" --no-deps --no-build-isolation -e . || return 1
-  # What a notebook kernel imports is compiled now, once (a few seconds), so that a first kernel
-  # is as quick as after pip, even where PYTHONDONTWRITEBYTECODE=1 stops Python writing .pyc files
-  # later (the Makefile unexports it; a shell of one's own may not).
-  env -u PYTHONDONTWRITEBYTECODE "$VENV/bin/python" -c "$KERNEL_IMPORTS" >/dev/null 2>&1 \
-    || say "note: importing what a kernel imports failed; rpy2's check below says more"
+  # What a notebook kernel imports is compiled now, once, so that a first kernel is as quick as
+  # after pip (which compiles everything), even where PYTHONDONTWRITEBYTECODE=1 stops Python
+  # writing .pyc files later (the Makefile unexports it; a shell of one's own may not). Two
+  # processes share the two halves (and the cores); one of them is step 3's check that rpy2
+  # talks to R. helpers/ is imported from this checkout while uv installs it editable meanwhile.
+  local check=$VENV/.setup-check.$$
+  env -u PYTHONDONTWRITEBYTECODE "$VENV/bin/python" -c "$KERNEL_IMPORTS_R" > "$check" 2>/dev/null &
+  local r_imports=$!
+  env -u PYTHONDONTWRITEBYTECODE "$VENV/bin/python" -c "$KERNEL_IMPORTS_AWS" >/dev/null 2>&1 &
+  local aws_imports=$!
+  "$uv_bin" pip install -q --python "$VENV/bin/python" --no-deps --no-build-isolation -e . \
+    || status=1
+  wait "$aws_imports" || say "note: importing what a kernel imports (AWS side) failed"
+  # the check's own failure is reported by step 3, which runs it again when this did not pass
+  wait "$r_imports" && rpy2_version=$(tail -n 1 "$check")
+  rm -f "$check"
+  [ "$status" = 0 ] || return 1
   t_helpers=$(elapsed "$t")
 }
-KERNEL_IMPORTS="import ipykernel.kernelapp, nbclient, pandas, matplotlib.pyplot, boto3, \
-rpy2.robjects, moto.server, helpers.session, helpers.deploy, helpers.invoke, helpers.calls, \
-helpers.mock.account"
+RPY2_CHECK='import rpy2.robjects as ro; assert ro.r("1 + 1")[0] == 2
+from importlib.metadata import version; print(version("rpy2"))'
+KERNEL_IMPORTS_R="import pandas, matplotlib.pyplot, ipykernel.kernelapp, nbclient
+$RPY2_CHECK"
+KERNEL_IMPORTS_AWS="import boto3, moto.server, helpers.session, helpers.deploy, helpers.invoke, \
+helpers.calls, helpers.mock.account"
 
 if [ "${1:-}" = --uv-settings ]; then # what uv gets from this machine's pip settings
   uv_settings
   exit
+fi
+
+# A fresh or stale venv and uv wanted: uv is fetched meanwhile (step 2 waits for it) --------------
+want=$(cat requirements.lock pyproject.toml | sha256sum | cut -c1-16)
+uv_fetch=
+if [ "$SETUP_INSTALLER" != pip ] && [ "$(cat "$STAMP" 2>/dev/null || true)" != "$want" ] \
+  && ! "$uv_bin" --version >/dev/null 2>&1; then
+  fetch_uv &
+  uv_fetch=$!
+  trap 'kill "$uv_fetch" 2>/dev/null || true' EXIT # when setup stops before step 2
 fi
 
 # 1. R -------------------------------------------------------------------------------------------
@@ -206,25 +256,32 @@ if [ "$(uname -s)" = Linux ] && ! command -v chromium >/dev/null 2>&1 && [ -z "$
 fi
 
 # 2. .venv with pinned packages ------------------------------------------------------------------
-# Both routes: the venv is made by this Python's own venv module (with pip, as always), the same
-# requirements.lock goes in with its pins, sdists (rpy2-rinterface) are built in ABI mode in an
-# isolated build environment, and helpers/ is installed editable with the venv's own setuptools (no
-# network). uv is faster at it: parallel downloads, one resolver pass, and .pyc files written when a
-# module is first imported rather than all at install (pip compiles every module at install).
+# Both routes: the venv is made by this Python's own venv module, the same requirements.lock goes
+# in with its pins, sdists (rpy2-rinterface) are built in ABI mode in an isolated build environment,
+# helpers/ is installed editable with the venv's own setuptools (no network), and the venv has pip
+# (learners may `pip install`). The pip route is the classic one: `python -m venv` with ensurepip,
+# pip installs. The uv route makes the venv without ensurepip (uv adds the same pip, in parallel
+# with the rest) and is faster: parallel downloads, no second resolver pass over a complete lock,
+# and .pyc files written for what a notebook kernel imports rather than for every module (pip
+# compiles all ~12,000 at install).
 export RPY2_CFFI_MODE=${RPY2_CFFI_MODE:-ABI}
-want=$(cat requirements.lock pyproject.toml | sha256sum | cut -c1-16)
 t_setup=$(seconds)
 if [ ! -x "$VENV/bin/python" ]; then
   say "creating $VENV with $($PYTHON --version)"
-  "$PYTHON" -m venv "$VENV"
+  if [ "$SETUP_INSTALLER" = pip ]; then
+    "$PYTHON" -m venv "$VENV"
+  else # pip comes with the packages (install_with_uv), or from ensurepip if it falls back (with_pip)
+    "$PYTHON" -m venv --without-pip "$VENV"
+  fi
 fi
 t_venv=$(elapsed "$t_setup")
 
 if [ "$(cat "$STAMP" 2>/dev/null || true)" != "$want" ]; then
   route=$SETUP_INSTALLER
-  t_uv=0 t_lock=0 t_helpers=0
+  t_uv=0 t_lock=0 t_helpers=0 rpy2_version=
   if [ "$route" != pip ]; then
     t=$(seconds)
+    [ -z "$uv_fetch" ] || wait "$uv_fetch" || true # get_uv below says why it failed, if it did
     if get_uv; then
       route=uv
     elif [ "$route" = uv ]; then
@@ -243,6 +300,7 @@ if [ "$(cat "$STAMP" 2>/dev/null || true)" != "$want" ]; then
     fi
     say "uv could not install requirements.lock (above): installing with pip instead (slower)"
     route=pip
+    rpy2_version=
   fi
   if [ "$route" = pip ] && ! install_with_pip; then
     say "stop: pip could not install requirements.lock (above)" >&2
@@ -254,9 +312,8 @@ else
   say "$VENV is up to date"
 fi
 
-# 3. rpy2 really talks to R ----------------------------------------------------------------------
-if ! rpy2_version=$("$VENV/bin/python" -c 'import rpy2.robjects as ro; assert ro.r("1 + 1")[0] == 2
-from importlib.metadata import version; print(version("rpy2"))' 2>/tmp/rpy2-check.$$); then
+# 3. rpy2 really talks to R (the uv route checked it while compiling a kernel's imports) -----------
+if [ -z "${rpy2_version:-}" ] && ! rpy2_version=$("$VENV/bin/python" -c "$RPY2_CHECK" 2>/tmp/rpy2-check.$$); then
   cat /tmp/rpy2-check.$$ >&2; rm -f /tmp/rpy2-check.$$
   printf '[setup] rpy2 could not talk to R. Run `%s/bin/python -m rpy2.situation` to see which R it found.\n' "$VENV" >&2
   cat >&2 <<'MSG'
