@@ -10,8 +10,10 @@ The routes differ in more than the installer (scripts/setup.sh, step 2). pip: ``
 with ensurepip, ``pip install -r requirements.lock`` (resolves, compiles every module), pip's
 editable install. uv: ``python -m venv --without-pip`` (uv adds ensurepip's pip version with the
 lock), uv fetched by the chosen Python's pip while setup checks R, ``uv pip install --no-deps``
-(the lock is complete; ``uv pip check`` confirms it), then two processes compiling what a notebook
-kernel imports (one of them is the rpy2 check) while uv installs ``helpers`` editable.
+(the lock is complete; ``uv pip check`` confirms it) of all but the largest packages no kernel
+imports (the tools: a second uv fetches them meanwhile), then two processes compiling what a
+notebook kernel imports (one of them is the rpy2 check) while uv installs ``helpers`` editable and
+the tools.
 
 **Cold caches, both routes.** A room of laptops starts with empty caches, so that is the figure
 that counts. Each run points pip (``PIP_CACHE_DIR``) and uv (``UV_CACHE_DIR``) at empty
@@ -174,31 +176,45 @@ def pip_phases(log: Path) -> dict[str, float]:
 
 # uv ----------------------------------------------------------------------------------------------
 UV_SUMMARY = re.compile(
-    r"^(Resolved|Prepared|Uninstalled|Installed|Bytecode compiled) \d+ \w+ in ([\d.]+)(ms|s)$"
+    r"^(Resolved|Prepared|Uninstalled|Installed|Bytecode compiled|Checked) \d+ \w+ in ([\d.]+)(ms|s)$"
 )
+UV_NAMES = {
+    "Resolved": "resolve",
+    "Prepared": "download+build",
+    "Uninstalled": "uninstall",
+    "Installed": "install",
+    "Bytecode compiled": "compile",
+    "Checked": "uv pip check",
+}
 
 
 def uv_phases(log: Path) -> dict[str, float]:
-    """Seconds per phase from uv's report (setup.sh prefixes each line with the time)."""
+    """Seconds per phase from uv's reports (setup.sh prefixes each line with the time).
+
+    setup.sh installs the lock in two parts: all but the tools, then the tools, which a second uv
+    fetched meanwhile (its own log, ``<log>.tools``) and which then come from uv's cache.
+    """
     phases: dict[str, float] = {}
     built: dict[str, float] = {}
-    names = {
-        "Resolved": "resolve",
-        "Prepared": "download+build",
-        "Uninstalled": "uninstall",
-        "Installed": "install",
-        "Bytecode compiled": "compile",
-    }
-    for line in log.read_text(errors="replace").splitlines():
-        stamp, _, text = line.partition(" ")
-        text = text.strip()
-        match = UV_SUMMARY.match(text)
-        if match:
-            seconds = float(match[2]) / (1000 if match[3] == "ms" else 1)
-            phases[names[match[1]]] = round(seconds, 2)
-        elif text.startswith(("Building ", "Built ")):
-            with contextlib.suppress(ValueError):
-                built[text.split()[0]] = float(stamp)
+    for path, prefix in (
+        (log, ""),
+        (log.with_name(log.name + ".tools"), "tools fetched meanwhile: "),
+    ):
+        if not path.exists():
+            continue
+        for line in path.read_text(errors="replace").splitlines():
+            stamp, _, text = line.partition(" ")
+            text = text.strip()
+            match = UV_SUMMARY.match(text)
+            if match:
+                seconds = float(match[2]) / (1000 if match[3] == "ms" else 1)
+                name = prefix + UV_NAMES[match[1]]
+                if name in phases:  # the second install of the main log: the tools
+                    name += " (tools, from uv's cache)"
+                phases[name] = round(seconds, 2)
+            elif text.startswith(("Building ", "Built ")) and not prefix:
+                with contextlib.suppress(ValueError):
+                    built[text.split()[0]] = float(stamp)
     if "Building" in built and "Built" in built:
         phases["of which build rpy2-rinterface"] = round(built["Built"] - built["Building"], 2)
     return phases
@@ -251,10 +267,9 @@ def one_setup(route: str, keep: bool) -> dict:
             result["setup_steps"] = {
                 "venv": float(summary[3]),
                 "fetch uv (what is left of it after the R checks)": float(summary[4]),
-                "requirements.lock": float(summary[5]),
-                "helpers (editable) + compiling a kernel's imports with rpy2 check (uv)": float(
-                    summary[6]
-                ),
+                "requirements.lock (uv: all but the tools)": float(summary[5]),
+                "helpers (editable); uv: + compiling a kernel's imports with rpy2 check, "
+                "+ the tools": float(summary[6]),
                 "R checks, rpy2 check (pip) and the rest": round(seconds - float(summary[2]), 1),
             }
         venv = scratch / "venv"

@@ -102,7 +102,7 @@ get_uv() { # the pinned uv, from the package index; 0 when it runs
   "$uv_bin" --version >/dev/null 2>&1
 }
 with_pip() { # the venv gets pip from this Python's ensurepip, as `python -m venv` gives it
-  [ -x "$VENV/bin/pip" ] || "$VENV/bin/python" -m ensurepip -q >/dev/null
+  [ -x "$VENV/bin/pip" ] || "$VENV/bin/python" -m ensurepip >/dev/null
 }
 
 install_with_pip() {
@@ -117,9 +117,17 @@ install_with_pip() {
   t_helpers=$(elapsed "$t")
 }
 
+uv_logged() { # uv, each line of its report with the time it was printed, appended to a log
+  local log=$1
+  shift
+  env -u PYTHONDONTWRITEBYTECODE "$uv_bin" "$@" 2>&1 \
+    | while IFS= read -r line; do printf '%s %s\n' "$EPOCHREALTIME" "$line"; done >> "$log"
+  return "${PIPESTATUS[0]}"
+}
+
 install_with_uv() {
   say "installing pinned packages into $VENV with uv $UV_VERSION (SETUP_INSTALLER=pip for pip)"
-  local t status settings pip_wanted=()
+  local t settings pip_wanted=() log=$VENV/.setup-uv.log status=0
   t=$(seconds)
   settings=$(uv_settings) || return 1
   eval "$settings"
@@ -129,45 +137,67 @@ install_with_uv() {
     pip_wanted=("pip==$("$VENV/bin/python" -I -c 'import ensurepip; print(ensurepip.version())')") \
       || pip_wanted=(pip)
   fi
-  # --no-deps: the lock pins every package, so uv fetches exactly those without resolving their
-  # dependencies again (a second of metadata requests); `uv pip check` below confirms that they
-  # fit together. uv's report (resolved / prepared / installed, each timed) goes to a log, each
-  # line with the time it was printed (benchmarks/bench_setup.py reads it); its summary is shown.
-  # No --compile-bytecode: compiling all ~12,000 modules up front took longer than the whole
-  # install (benchmarks/bench_setup.py). Python writes each module's .pyc the first time it is
-  # imported; what a notebook kernel imports is compiled below.
-  env -u PYTHONDONTWRITEBYTECODE \
-    "$uv_bin" pip install --python "$VENV/bin/python" --no-deps -r requirements.lock "${pip_wanted[@]}" 2>&1 \
-    | while IFS= read -r line; do printf '%s %s\n' "$EPOCHREALTIME" "$line"; done > "$VENV/.setup-uv.log"
-  status=${PIPESTATUS[0]}
-  if [ "$status" = 0 ]; then
-    "$uv_bin" pip check --python "$VENV/bin/python" >> "$VENV/.setup-uv.log" 2>&1 || status=$?
-  fi
+  # The lock in two parts: the tools no kernel imports (TOOLS: the largest downloads) go in last,
+  # fetched meanwhile into uv's cache (a scratch --target), so that what a kernel imports can be
+  # compiled while they download. --no-deps: the lock pins every package, so uv fetches exactly
+  # those without resolving their dependencies again (a second of metadata requests); `uv pip
+  # check` at the end confirms that they fit together. uv's report (resolved / prepared /
+  # installed, each timed) goes to $log, each line with the time it was printed
+  # (benchmarks/bench_setup.py reads it); its summary is shown.
+  local tools=$VENV/.setup-tools.txt rest=$VENV/.setup-rest.txt
+  grep -iE "^($TOOLS)==" requirements.lock > "$tools" || true
+  grep -viE "^($TOOLS)==" requirements.lock > "$rest"
+  : > "$log"
+  uv_logged "$log.tools" pip install --python "$VENV/bin/python" --no-deps \
+    --target "$VENV/.setup-tools-fetch" -r "$tools" &
+  local fetch_tools=$!
+  uv_logged "$log" pip install --python "$VENV/bin/python" --no-deps -r "$rest" "${pip_wanted[@]}" \
+    || status=$?
   if [ "$status" != 0 ]; then
-    cut -d' ' -f2- "$VENV/.setup-uv.log" | tail -n 25 >&2
+    kill "$fetch_tools" 2>/dev/null || true
+    cut -d' ' -f2- "$log" | tail -n 25 >&2
     return 1
   fi
-  say "uv: $(cut -d' ' -f2- "$VENV/.setup-uv.log" | grep -E '^(Resolved|Prepared|Installed|Bytecode compiled) ' | paste -sd ';' | sed 's/;/; /g')"
   t_lock=$(elapsed "$t"); t=$(seconds)
-  # What a notebook kernel imports is compiled now, once, so that a first kernel is as quick as
-  # after pip (which compiles everything), even where PYTHONDONTWRITEBYTECODE=1 stops Python
-  # writing .pyc files later (the Makefile unexports it; a shell of one's own may not). Two
-  # processes share the two halves (and the cores); one of them is step 3's check that rpy2
-  # talks to R. helpers/ is imported from this checkout while uv installs it editable meanwhile.
+  # No --compile-bytecode: compiling all ~12,000 modules up front took longer than the whole
+  # install (benchmarks/bench_setup.py). What a notebook kernel imports is compiled now, once, so
+  # that a first kernel is as quick as after pip (which compiles everything), even where
+  # PYTHONDONTWRITEBYTECODE=1 stops Python writing .pyc files later (the Makefile unexports it; a
+  # shell of one's own may not). Two processes share the two halves (and the cores); one of them
+  # is step 3's check that rpy2 talks to R. helpers/ is imported from this checkout while uv
+  # installs it editable, and the tools, meanwhile.
   local check=$VENV/.setup-check.$$
   env -u PYTHONDONTWRITEBYTECODE "$VENV/bin/python" -c "$KERNEL_IMPORTS_R" > "$check" 2>/dev/null &
   local r_imports=$!
   env -u PYTHONDONTWRITEBYTECODE "$VENV/bin/python" -c "$KERNEL_IMPORTS_AWS" >/dev/null 2>&1 &
   local aws_imports=$!
   "$uv_bin" pip install -q --python "$VENV/bin/python" --no-deps --no-build-isolation -e . \
-    || status=1
-  wait "$aws_imports" || say "note: importing what a kernel imports (AWS side) failed"
-  # the check's own failure is reported by step 3, which runs it again when this did not pass
-  wait "$r_imports" && rpy2_version=$(tail -n 1 "$check")
-  rm -f "$check"
-  [ "$status" = 0 ] || return 1
+    >> "$log" 2>&1 || status=$?
+  # the tools from uv's cache (or fetched now, if fetching them meanwhile failed), then the check
+  wait "$fetch_tools" || true
+  rm -rf "$VENV/.setup-tools-fetch"
+  [ "$status" != 0 ] || uv_logged "$log" pip install --python "$VENV/bin/python" --no-deps -r "$tools" \
+    || status=$?
+  [ "$status" != 0 ] || uv_logged "$log" pip check --python "$VENV/bin/python" || status=$?
+  # a half that failed runs again, now that everything is in (it may have needed a tool); the
+  # check's own failure is reported by step 3, which runs it again when this did not pass
+  wait "$aws_imports" || env -u PYTHONDONTWRITEBYTECODE "$VENV/bin/python" -c "$KERNEL_IMPORTS_AWS" \
+    >/dev/null 2>&1 || say "note: importing what a kernel imports (AWS side) failed"
+  if wait "$r_imports" || env -u PYTHONDONTWRITEBYTECODE "$VENV/bin/python" -c "$KERNEL_IMPORTS_R" \
+    > "$check" 2>/dev/null; then
+    rpy2_version=$(tail -n 1 "$check")
+  fi
+  rm -f "$check" "$tools" "$rest"
+  if [ "$status" != 0 ]; then
+    cut -d' ' -f2- "$log" | tail -n 25 >&2
+    return 1
+  fi
+  say "uv: $(cut -d' ' -f2- "$log" | grep -E '^(Resolved|Prepared|Installed|Checked) ' | paste -sd ';' | sed 's/;/; /g')"
   t_helpers=$(elapsed "$t")
 }
+# The lock's largest downloads that no notebook kernel imports (command-line tools, JupyterLab,
+# Playwright): installed last (install_with_uv). A name missing here only costs time.
+TOOLS="awscli|playwright|jupyterlab|babel|ruff|cfn-lint|jedi|sympy|networkx|hypothesis"
 RPY2_CHECK='import rpy2.robjects as ro; assert ro.r("1 + 1")[0] == 2
 from importlib.metadata import version; print(version("rpy2"))'
 KERNEL_IMPORTS_R="import pandas, matplotlib.pyplot, ipykernel.kernelapp, nbclient
