@@ -137,7 +137,7 @@ install_with_uv() {
     pip_wanted=("pip==$("$VENV/bin/python" -I -c 'import ensurepip; print(ensurepip.version())')") \
       || pip_wanted=(pip)
   fi
-  # The lock in two parts: the tools no kernel imports (TOOLS: the largest downloads) go in last,
+  # The lock in two parts: the tools no kernel imports (TOOLS: large downloads) go in last,
   # fetched meanwhile into uv's cache (a scratch --target), so that what a kernel imports can be
   # compiled while they download. --no-deps: the lock pins every package, so uv fetches exactly
   # those without resolving their dependencies again (a second of metadata requests); `uv pip
@@ -195,9 +195,11 @@ install_with_uv() {
   say "uv: $(cut -d' ' -f2- "$log" | grep -E '^(Resolved|Prepared|Installed|Checked) ' | paste -sd ';' | sed 's/;/; /g')"
   t_helpers=$(elapsed "$t")
 }
-# The lock's largest downloads that no notebook kernel imports (command-line tools, JupyterLab,
-# Playwright): installed last (install_with_uv). A name missing here only costs time.
-TOOLS="awscli|playwright|jupyterlab|babel|ruff|cfn-lint|jedi|sympy|networkx|hypothesis"
+# The lock's largest downloads with few files that no notebook kernel imports (JupyterLab,
+# Playwright with its driver, ruff's binary): installed last (install_with_uv). Fetching a package
+# meanwhile costs a second install of its files (the scratch --target): packages of thousands of
+# small files (awscli, jedi, cfn-lint, sympy) were no faster so. A name missing here costs time only.
+TOOLS="playwright|jupyterlab|ruff"
 RPY2_CHECK='import rpy2.robjects as ro; assert ro.r("1 + 1")[0] == 2
 from importlib.metadata import version; print(version("rpy2"))'
 KERNEL_IMPORTS_R="import pandas, matplotlib.pyplot, ipykernel.kernelapp, nbclient
