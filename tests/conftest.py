@@ -125,7 +125,7 @@ class _NbvalEnvironment:
     """nbval's kernels (`make test` collects notebooks/ beside tests/) run each notebook alone.
 
     Every notebook gets mock mode and a build folder of its own, new and empty, under the
-    series' build folder (``build/nbval/<notebook>-<random>/``; the project's build/ unless
+    series' build folder (``build/nbval/<notebook>-<pid>/``; the project's build/ unless
     SERIES_BUILD_DIR was set before the run). Its kernel starts its own empty mock account, so a
     notebook that silently relied on an earlier one's files or state fails here. The stored
     outputs show paths under ``build/``: notebooks/sanitize.cfg maps the private folder back.
@@ -141,11 +141,12 @@ class _NbvalEnvironment:
             from helpers.config import PROJECT_ROOT
 
             base = Path(_BUILD_DIR_GIVEN) if _BUILD_DIR_GIVEN else PROJECT_ROOT / "build"
-            (base / "nbval").mkdir(parents=True, exist_ok=True)
-            stem = Path(notebook).stem
-            self.build_dirs[notebook] = Path(
-                tempfile.mkdtemp(prefix=f"{stem}-", dir=base / "nbval")
-            )
+            # <notebook>-<this process's id>: unique among concurrent runs, and digits only, so
+            # no other sanitizer rule (a duration such as "3s") can rewrite part of the name.
+            folder = base / "nbval" / f"{Path(notebook).stem}-{os.getpid()}"
+            shutil.rmtree(folder, ignore_errors=True)  # left by a killed run of the same id
+            folder.mkdir(parents=True)
+            self.build_dirs[notebook] = folder
         return self.build_dirs[notebook]
 
     @pytest.hookimpl(tryfirst=True)

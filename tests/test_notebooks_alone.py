@@ -67,8 +67,25 @@ def test_the_sanitizer_shows_a_private_build_folder_as_build():
     config = configparser.ConfigParser()
     config.read(PROJECT_ROOT / "notebooks" / "sanitize.cfg")
     rule = config["regex_nbval_private_build_folder"]
-    shown = "aws s3api put-object --body build/nbval/06_packaging-k2x_9a/function.zip"
+    shown = "aws s3api put-object --body build/nbval/06_packaging-41873/function.zip"
     assert re.sub(rule["regex"], rule["replace"], shown) == (
         "aws s3api put-object --body build/function.zip"
     )
     assert re.sub(rule["regex"], rule["replace"], "build/function.zip") == "build/function.zip"
+
+
+def test_every_sanitizer_rule_in_its_order_leaves_a_private_folder_shown_as_build():
+    """nbval applies the rules in file order: none may rewrite part of the folder's name first
+    (a random name ending in "3s" became "DURATION", and the folder no longer matched)."""
+    config = configparser.ConfigParser()
+    config.read(PROJECT_ROOT / "notebooks" / "sanitize.cfg")
+    plugin = _NbvalEnvironment()
+    item = _cell("10_page_and_cors", 0)
+    plugin.pytest_runtest_setup(item)
+    folder = os.path.relpath(os.environ["SERIES_BUILD_DIR"], PROJECT_ROOT)
+    plugin.pytest_runtest_teardown(item, None)
+    assert re.fullmatch(r"10_page_and_cors-\d+", Path(folder).name), folder
+    shown = f"--body {folder}/admission.rds"
+    for section in config.sections():
+        shown = re.sub(config[section]["regex"], config[section]["replace"], shown)
+    assert shown == "--body build/admission.rds"
