@@ -144,7 +144,7 @@ install_with_uv() {
   # check` at the end confirms that they fit together. uv's report (resolved / prepared /
   # installed, each timed) goes to $log, each line with the time it was printed
   # (benchmarks/bench_setup.py reads it); its summary is shown.
-  local tools=$VENV/.setup-tools.txt rest=$VENV/.setup-rest.txt
+  local tools=$VENV/.setup-lock-tools.txt rest=$VENV/.setup-lock-rest.txt
   grep -iE "^($TOOLS)==" requirements.lock > "$tools" || true
   grep -viE "^($TOOLS)==" requirements.lock > "$rest"
   : > "$log"
@@ -154,7 +154,8 @@ install_with_uv() {
   uv_logged "$log" pip install --python "$VENV/bin/python" --no-deps -r "$rest" "${pip_wanted[@]}" \
     || status=$?
   if [ "$status" != 0 ]; then
-    kill "$fetch_tools" 2>/dev/null || true
+    wait "$fetch_tools" || true
+    rm -rf "$VENV/.setup-tools-fetch" "$tools" "$rest"
     cut -d' ' -f2- "$log" | tail -n 25 >&2
     return 1
   fi

@@ -147,7 +147,7 @@ def test_the_uv_route_installs_the_complete_lock_and_ensurepips_pip_without_ensu
         check=True,
     ).stdout.strip()
     py = f"--python {venv / 'bin' / 'python'}"
-    tools, rest = venv / ".setup-tools.txt", venv / ".setup-rest.txt"
+    tools, rest = venv / ".setup-lock-tools.txt", venv / ".setup-lock-rest.txt"
     recorded = [c for c in calls.read_text().splitlines() if c != "--version"]
     assert set(recorded[:2]) == {  # at the same time
         f"pip install {py} --no-deps --target {venv / '.setup-tools-fetch'} -r {tools}",
@@ -191,3 +191,7 @@ def test_uv_forced_and_failing_stops_without_trying_pip(tmp_path):
     assert done.returncode == 1
     assert "stop: uv could not install requirements.lock" in done.stderr
     assert not has_pip(venv)
+    # nothing of the attempt is left in the venv (the lock's two parts, the tools' scratch) but
+    # uv itself and its reports
+    left = {path.name for path in venv.glob(".setup-*")}
+    assert left <= {".setup-tools", ".setup-uv.log", ".setup-uv.log.tools"}, left
