@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..ecr.pull import RegistryPullFailed, registry_image
+from ..engine import docker as _docker
 from .environment import ExecutionEnvironment
 from .environment_types import WorkerSpec
 from .errors import ContainerEngineUnavailable, ImageUnusable
@@ -45,17 +46,6 @@ PROCESS_LIMIT = 1024
 OPEN_FILES_LIMIT = 1024
 OWNER_LABEL = "serverless-poc.mock-pid"
 TASK_ROOT = "/var/task"
-
-
-def _docker(arguments: list[str], timeout: float = 60) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        ["docker", *arguments],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=timeout,
-        stdin=subprocess.DEVNULL,
-    )
 
 
 def engine_problem() -> str | None:

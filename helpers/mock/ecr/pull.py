@@ -16,6 +16,7 @@ import os
 import re
 import subprocess
 
+from ..engine import docker
 from ..identity import ROOT_ACCESS_KEY_ID
 from .errors import RegistryError
 from .moto_patches import active_registry
@@ -55,20 +56,6 @@ def _in_this_account(host: str, registry: RegistryService) -> bool:
     )
 
 
-def _docker(
-    arguments: list[str], env: dict[str, str], timeout: float
-) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        ["docker", *arguments],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=timeout,
-        stdin=subprocess.DEVNULL,
-        env=env,
-    )
-
-
 def registry_image(uri: str) -> str | None:
     """The local reference of ``uri``'s image, pulled from the account's registry if needed;
     None when ``uri`` is not an image in the running account's ECR."""
@@ -86,7 +73,7 @@ def registry_image(uri: str) -> str | None:
     config_dir.mkdir(mode=0o700, exist_ok=True)
     env = {key: value for key, value in os.environ.items() if not key.startswith("AWS_")}
     env["DOCKER_CONFIG"] = str(config_dir)
-    if _docker(["image", "inspect", local], env, 60).returncode == 0:
+    if docker(["image", "inspect", local], env=env).returncode == 0:
         return local
     password, _ = registry.mint.mint(ROOT_ACCESS_KEY_ID, PULL_TOKEN_LIFETIME_S)
     auth = base64.b64encode(f"AWS:{password}".encode()).decode()
@@ -94,7 +81,7 @@ def registry_image(uri: str) -> str | None:
     config.touch(mode=0o600)
     config.write_text(json.dumps({"auths": {registry.host: {"auth": auth}}}))
     try:
-        done = _docker(["pull", "--quiet", local], env, PULL_TIMEOUT_S)
+        done = docker(["pull", "--quiet", local], PULL_TIMEOUT_S, env=env)
     except subprocess.TimeoutExpired:
         raise RegistryPullFailed(
             f"Pulling {uri} from the mock account's registry took more than {PULL_TIMEOUT_S} s."
