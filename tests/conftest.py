@@ -371,3 +371,15 @@ def live(mock_account, monkeypatch):
 def pytest_unconfigure(config):
     for folder in _SCRATCH:
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def require_engine(what: str) -> None:
+    """Skip (saying ``what`` could not run, and why) when no Docker engine answers; CI sets
+    SERIES_REQUIRE_ENGINE=1, which makes a missing engine a failure instead."""
+    from helpers.mock.awslambda.container import engine_problem
+
+    problem = engine_problem()
+    if problem:
+        if os.environ.get("SERIES_REQUIRE_ENGINE") == "1":
+            pytest.fail(f"SERIES_REQUIRE_ENGINE=1 but {problem}")
+        pytest.skip(f"{what} could not run here: {problem}")

@@ -19,9 +19,10 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import require_engine
 
 from helpers.config import PROJECT_ROOT
-from helpers.mock.awslambda.container import LABEL, cpu_share, engine_problem
+from helpers.mock.awslambda.container import LABEL, cpu_share
 
 MODEL_BUCKET = "serverless-poc-models"
 EVENT_2017 = {"gre": "800", "gpa": "4", "rank": "1"}
@@ -86,11 +87,7 @@ PROBE = textwrap.dedent(
 
 @pytest.fixture(scope="module", autouse=True)
 def engine() -> None:
-    problem = engine_problem()
-    if problem:
-        if os.environ.get("SERIES_REQUIRE_ENGINE") == "1":
-            pytest.fail(f"SERIES_REQUIRE_ENGINE=1 but {problem}")
-        pytest.skip(f"image functions could not be run here: {problem}")
+    require_engine("image functions")
 
 
 @pytest.fixture(scope="module")

@@ -14,6 +14,7 @@ import subprocess
 import textwrap
 
 import pytest
+from conftest import require_engine
 
 from helpers import image, registry
 from helpers.mock.awslambda.container import engine_problem
@@ -37,11 +38,7 @@ RUNTIME = textwrap.dedent(
 
 @pytest.fixture(scope="module", autouse=True)
 def engine() -> None:
-    problem = engine_problem()
-    if problem:
-        if os.environ.get("SERIES_REQUIRE_ENGINE") == "1":
-            pytest.fail(f"SERIES_REQUIRE_ENGINE=1 but {problem}")
-        pytest.skip(f"the registry's engine tests could not run here: {problem}")
+    require_engine("the registry's engine tests")
 
 
 def _docker(*arguments: str, **kwargs) -> subprocess.CompletedProcess[str]:

@@ -191,15 +191,7 @@ class RegistryWire:
         return response
 
     def _blob_created(self, name: str, digest: str) -> Response:
-        response = Response(status=201)
-        response.headers.update(
-            {
-                "Location": f"/v2/{name}/blobs/{digest}",
-                "Docker-Content-Digest": digest,
-                "Content-Length": "0",
-            }
-        )
-        return response
+        return _created(f"/v2/{name}/blobs/{digest}", digest)
 
     def _uploads_post(self, request: Request, holder: Holder, name: str, upload: str) -> Response:
         if upload:
@@ -257,15 +249,7 @@ class RegistryWire:
         digest = self.store.put_manifest(
             name, reference, body, request.headers.get("Content-Type", "")
         )
-        response = Response(status=201)
-        response.headers.update(
-            {
-                "Location": f"/v2/{name}/manifests/{digest}",
-                "Docker-Content-Digest": digest,
-                "Content-Length": "0",
-            }
-        )
-        return response
+        return _created(f"/v2/{name}/manifests/{digest}", digest)
 
     def _manifest_get(
         self, request: Request, holder: Holder, name: str, reference: str
@@ -290,3 +274,12 @@ class RegistryWire:
         repository = self.store.repository(name)
         tags = sorted({tag for image in repository.images for tag in image.image_tags})
         return Response(json.dumps({"name": name, "tags": tags}), content_type="application/json")
+
+
+def _created(location: str, digest: str) -> Response:
+    """201 for a stored blob or manifest: where it is now, and its digest."""
+    response = Response(status=201)
+    response.headers.update(
+        {"Location": location, "Docker-Content-Digest": digest, "Content-Length": "0"}
+    )
+    return response
