@@ -368,11 +368,11 @@ def _aws_config() -> Any:
 
 def check_live() -> Iterable[Line]:
     """Live mode: credentials and caller, prefix, opt-in, and the participant policy's actions."""
-    import boto3
+    from helpers.service_models import boto3_session
 
     prefix_lines, prefix = _prefix_lines()
     region = configured_region("live")
-    session = boto3.Session(region_name=region)
+    session = boto3_session(region_name=region)
     if session.get_credentials() is None:
         yield Line(
             FAIL,

@@ -102,11 +102,10 @@ def account_refusal(region: str | None = None, sts: Any = None) -> str | None:
     import botocore.exceptions
 
     if sts is None:
-        import boto3
-
         from helpers.doctor import _aws_config
+        from helpers.service_models import boto3_session
 
-        session = boto3.Session(region_name=region or configured_region("live"))
+        session = boto3_session(region_name=region or configured_region("live"))
         if session.get_credentials() is None:
             return (
                 "live-check found no AWS credentials: set AWS_PROFILE (after `aws sso login`) or "

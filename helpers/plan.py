@@ -13,7 +13,6 @@ import os
 import sys
 from typing import Any
 
-import boto3
 import pandas as pd
 
 from helpers import calls
@@ -26,6 +25,7 @@ from helpers.config import (
     configured_region,
     names_for,
 )
+from helpers.service_models import boto3_session
 from helpers.session import Account, is_creating
 from helpers.web_page import site_bucket_name
 
@@ -82,7 +82,7 @@ def resources(names: Names) -> pd.DataFrame:
 def live_account_id() -> str | None:
     """The live account's id from a read-only STS call, or None without credentials."""
     try:
-        session = boto3.Session()
+        session = boto3_session()
         if session.get_credentials() is None:
             return None
         return session.client("sts", region_name=DEFAULT_REGION).get_caller_identity()["Account"]

@@ -24,6 +24,7 @@ import boto3
 
 from helpers import calls
 from helpers.config import Names, Settings, names_for
+from helpers.service_models import boto3_session
 
 OPT_IN_VARIABLE = "SERIES_LIVE_CREATE"
 """Live mode creates nothing unless this is set to ``yes``."""
@@ -149,7 +150,7 @@ def refuse_unconfirmed_changes(service: str, operation: str, params: dict[str, A
 
 def live_session(region: str) -> boto3.Session:
     """A session from the standard AWS configuration, with the opt-in hook installed."""
-    session = boto3.Session(region_name=region)
+    session = boto3_session(region_name=region)
     if session.get_credentials() is None:
         raise RuntimeError(
             "Live mode found no AWS credentials. Configure them the standard way "
@@ -213,7 +214,7 @@ def derived_session(**kwargs: Any) -> boto3.Session:
     Its calls are recorded and shown like the account's own, and in mock mode it reaches the
     mock account the same way (``AWS_ENDPOINT_URL``).
     """
-    session = boto3.Session(**kwargs)
+    session = boto3_session(**kwargs)
     if calls.switched_on():
         calls.record_calls(session)
     return session

@@ -38,6 +38,8 @@ import boto3
 import botocore.exceptions
 import pandas as pd
 
+from helpers.service_models import boto3_session
+
 PROJECT = "serverless-poc"
 NAME_STEMS = ("ServerlessPOC", "serverless-poc")
 COLUMNS = ["kind", "name", "id", "owner", "project", "note"]
@@ -241,7 +243,7 @@ def _session(region: str) -> boto3.Session:
     """
     from helpers.session import install_hook, refuse_unconfirmed_changes
 
-    session = boto3.Session(region_name=region)
+    session = boto3_session(region_name=region)
     if session.get_credentials() is None:
         raise SystemExit(
             "[sweep] no AWS credentials: configure them the standard way (AWS_PROFILE, "

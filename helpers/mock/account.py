@@ -30,6 +30,8 @@ from moto.core.base_backend import BackendDict
 from moto.core.config import default_user_config
 from moto.iam.models import iam_backends
 
+from helpers.service_models import botocore_session
+
 from . import moto_patches
 from .apigateway import ApiStages, StageWire
 from .awslambda.service import LambdaService
@@ -61,7 +63,7 @@ class MockSession(boto3.Session):
     """A boto3 session whose clients talk to the mock account even if the environment changes."""
 
     def __init__(self, endpoint_url: str, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
+        super().__init__(botocore_session=botocore_session(), **kwargs)
         self.endpoint_url = endpoint_url
 
     def client(self, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]

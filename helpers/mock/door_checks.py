@@ -21,7 +21,7 @@ from typing import Any
 from urllib.parse import parse_qs
 from xml.sax.saxutils import escape
 
-import botocore.session
+from helpers.service_models import service_model
 
 MAX_JSON_DEPTH = 1000
 """Nesting depth AWS's JSON parsers accept (Lambda's in an Invoke payload, for one)."""
@@ -44,7 +44,7 @@ def _protocol_of(service: str) -> str:
     if service == "s3":
         return "s3"
     try:
-        return str(botocore.session.get_session().get_service_model(service).protocol)
+        return str(service_model(service).protocol)
     except Exception:
         return "json"
 
@@ -298,7 +298,7 @@ def query_problem(request: Request, body: str) -> Answer | None:
     params.update(parse_qs(body, keep_blank_values=True))
     action = (params.get("Action") or [""])[0]
     try:
-        model = botocore.session.get_session().get_service_model(request.service or "")
+        model = service_model(request.service or "")
     except Exception:
         return None
     if action not in model.operation_names:

@@ -226,9 +226,9 @@ API_GATEWAY_SOURCE = (
 
 @functools.cache
 def _api_gateway_model() -> object:
-    import botocore.session
+    from helpers.service_models import service_model
 
-    return botocore.session.get_session().get_service_model("apigateway")
+    return service_model("apigateway")
 
 
 def api_gateway_route(operation: str) -> tuple[str, str, dict[str, str]]:

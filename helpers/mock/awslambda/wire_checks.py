@@ -15,8 +15,9 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-import botocore.session
 from botocore.model import OperationNotFoundError, Shape
+
+from helpers.service_models import service_model
 
 from ..door_checks import MAX_JSON_DEPTH, deeper_than_allowed, json_depth
 from .errors import InvalidRequestContent, ValidationError
@@ -27,7 +28,7 @@ PLAIN_NAME_MAX_LENGTH = 64
 
 @cache
 def _model() -> Any:
-    return botocore.session.get_session().get_service_model("lambda")
+    return service_model("lambda")
 
 
 @cache

@@ -1,0 +1,95 @@
+"""What the series does to spend less CPU on botocore's models and moto's IAM backends changes no
+answer: sessions share one loader yet keep their own credentials; the mock account makes one IAM
+backend, finds every key's account, and gives each start its own AWS managed policies."""
+
+from __future__ import annotations
+
+import json
+
+import boto3
+from moto.iam import models as iam_models
+
+from helpers import service_models
+from helpers.mock import MockAccount
+
+BASIC_EXECUTION = "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"
+
+
+def test_sessions_share_the_loader_and_keep_their_own_credentials():
+    first = service_models.boto3_session(
+        aws_access_key_id="AKIAFIRST", aws_secret_access_key="a", region_name="us-east-1"
+    )
+    second = service_models.boto3_session(
+        aws_access_key_id="AKIASECOND", aws_secret_access_key="b", region_name="eu-west-1"
+    )
+    loaders = {id(s._session.get_component("data_loader")) for s in (first, second)}
+    assert loaders == {id(service_models.shared_loader())}
+    assert first.get_credentials().access_key == "AKIAFIRST"
+    assert second.get_credentials().access_key == "AKIASECOND"
+    assert first.client("lambda").meta.region_name == "us-east-1"
+    assert second.client("lambda").meta.region_name == "eu-west-1"
+    # A plain boto3 session keeps a loader of its own: nothing outside the series is changed.
+    assert boto3.Session()._session.get_component("data_loader") is not (
+        service_models.shared_loader()
+    )
+
+
+def test_a_service_model_is_parsed_once_and_is_botocores():
+    assert service_models.service_model("iam") is service_models.service_model("iam")
+    assert "CreateRole" in service_models.service_model("iam").operation_names
+    assert service_models.service_model("lambda").protocol == "rest-json"
+
+
+def _iam_partitions() -> list[str]:
+    return [
+        partition
+        for account in list(iam_models.iam_backends.values())
+        for partition in list(dict.keys(account))
+    ]
+
+
+def test_the_account_makes_one_iam_backend_and_still_knows_every_key():
+    with MockAccount() as account:
+        root = account.session()
+        iam = root.client("iam")
+        iam.create_user(UserName="ann")
+        key = iam.create_access_key(UserName="ann")["AccessKey"]
+        ann = boto3.Session(
+            aws_access_key_id=key["AccessKeyId"],
+            aws_secret_access_key=key["SecretAccessKey"],
+            region_name=account.region,
+        )
+        sts = ann.client("sts", endpoint_url=account.endpoint_url)
+        assert sts.get_caller_identity()["Arn"].endswith(":user/ann")
+        root.client("sts").get_caller_identity()
+        # moto's lookup made one IAM backend per partition (six) of every account it searched.
+        assert _iam_partitions() == ["aws"]
+
+
+def test_each_account_start_has_every_managed_policy_and_its_own_copies():
+    counts = []
+    for _ in range(2):
+        with MockAccount() as account:
+            iam = account.session().client("iam")
+            policy = iam.get_policy(PolicyArn=BASIC_EXECUTION)["Policy"]
+            counts.append(policy["AttachmentCount"])
+            iam.create_role(
+                RoleName="r",
+                AssumeRolePolicyDocument=json.dumps(
+                    {
+                        "Version": "2012-10-17",
+                        "Statement": [
+                            {
+                                "Effect": "Allow",
+                                "Principal": {"Service": "lambda.amazonaws.com"},
+                                "Action": "sts:AssumeRole",
+                            }
+                        ],
+                    }
+                ),
+            )
+            iam.attach_role_policy(RoleName="r", PolicyArn=BASIC_EXECUTION)
+            assert iam.get_policy(PolicyArn=BASIC_EXECUTION)["Policy"]["AttachmentCount"] == 1
+            listed = iam.list_policies(Scope="AWS", MaxItems=1000)
+            assert listed["IsTruncated"] and len(listed["Policies"]) == 1000
+    assert counts == [0, 0]
