@@ -8,14 +8,22 @@ sees, the headers as they went over the wire, and, for a blocked call, the brows
 (``corsError``, e.g. ``PreflightMissingAllowOriginHeader``) and its console message.
 
 Playwright's synchronous API refuses to run inside a running asyncio loop (a Jupyter kernel has
-one), so each visit runs in a worker thread of its own.
+one), so the browser lives in a thread of its own. It is started at the first visit and kept for
+the process (a kernel, a test run): each visit opens a new browser context, Chromium's private
+window, with no cookies, cache or remembered preflights from an earlier one. Starting Chromium
+costs about a second of CPU; a new context, a few milliseconds.
 """
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import os
+import queue
 import shutil
-from concurrent.futures import ThreadPoolExecutor
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -193,43 +201,110 @@ class _Recorder:
         )
 
 
-def _visit(
-    url: str, gre: Any, gpa: Any, rank: Any, screenshot: bool, timeout_s: float
-) -> PageVisit:
-    from playwright.sync_api import sync_playwright
+class _BrowserThread:
+    """One headless Chromium for the process, owned by one thread (Playwright's sync objects
+    belong to the thread that made them), started at the first visit and closed at exit."""
 
-    recorder, console = _Recorder(), []
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=chromium_path(), headless=True, args=list(CHROMIUM_ARGUMENTS)
-        )
-        try:
-            page = browser.new_page(viewport=VIEWPORT)
-            page.set_default_timeout(timeout_s * 1000)
-            page.on("console", lambda message: console.append(message.text))
-            cdp = page.context.new_cdp_session(page)
-            cdp.send("Network.enable")
-            recorder.attach(cdp)
-            page.goto(url, wait_until="load")
-            page.fill("#gre", "" if gre is None else str(gre))
-            page.fill("#gpa", "" if gpa is None else str(gpa))
-            if rank is not None:
-                page.select_option("#rank", str(rank))
-            page.click("#submit")
-            page.wait_for_function(SETTLED)
-            page.wait_for_timeout(250)  # trailing DevTools events (a failure after the reject)
-            visit = PageVisit(
-                url=url,
-                state=page.get_attribute("#outcome", "data-state") or "",
-                result=(page.text_content("#result") or "").strip(),
-                message=(page.text_content("#message") or "").strip(),
-                requests=recorder.requests(),
-                console=console,
-                screenshot=page.screenshot(full_page=True) if screenshot else b"",
+    def __init__(self) -> None:
+        self._jobs: queue.Queue[tuple[Callable[[Any], Any], Future[Any]] | None] = queue.Queue()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+        self._playwright: Any = None
+        self._browser: Any = None
+        self._executable = ""
+
+    def run(self, job: Callable[[Any], Any]) -> Any:
+        """``job(browser)`` in the browser's thread; its result, or its exception raised here."""
+        with self._lock:
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._serve, daemon=True, name="browser")
+                self._thread.start()
+                atexit.register(self.close)
+        done: Future[Any] = Future()
+        self._jobs.put((job, done))
+        return done.result()
+
+    def close(self, timeout_s: float = 10) -> None:
+        """Close Chromium and Playwright's driver (at exit; a later visit starts them again)."""
+        with self._lock:
+            thread, self._thread = self._thread, None
+        if thread is not None and thread.is_alive():
+            self._jobs.put(None)
+            thread.join(timeout_s)
+
+    def _serve(self) -> None:
+        while True:
+            item = self._jobs.get()
+            if item is None:
+                self._shut_down()
+                return
+            job, done = item
+            try:
+                done.set_result(job(self._running_browser()))
+            except BaseException as error:  # handed to the caller, who raises it
+                done.set_exception(error)
+
+    def _running_browser(self) -> Any:
+        executable = chromium_path()
+        if self._browser is not None and (
+            self._executable != executable or not self._browser.is_connected()
+        ):
+            self._shut_down()
+        if self._browser is None:
+            from playwright.sync_api import sync_playwright
+
+            if self._playwright is None:
+                self._playwright = sync_playwright().start()
+            self._browser = self._playwright.chromium.launch(
+                executable_path=executable, headless=True, args=list(CHROMIUM_ARGUMENTS)
             )
-        finally:
-            browser.close()
-    return visit
+            self._executable = executable
+        return self._browser
+
+    def _shut_down(self) -> None:
+        for stop in (
+            lambda: self._browser is not None and self._browser.close(),
+            lambda: self._playwright is not None and self._playwright.stop(),
+        ):
+            with contextlib.suppress(Exception):  # a crashed browser has nothing left to close
+                stop()
+        self._browser = self._playwright = None
+
+
+_BROWSER = _BrowserThread()
+
+
+def _visit(
+    browser: Any, url: str, gre: Any, gpa: Any, rank: Any, screenshot: bool, timeout_s: float
+) -> PageVisit:
+    recorder, console = _Recorder(), []
+    context = browser.new_context(viewport=VIEWPORT)  # a private window: nothing carried over
+    try:
+        page = context.new_page()
+        page.set_default_timeout(timeout_s * 1000)
+        page.on("console", lambda message: console.append(message.text))
+        cdp = context.new_cdp_session(page)
+        cdp.send("Network.enable")
+        recorder.attach(cdp)
+        page.goto(url, wait_until="load")
+        page.fill("#gre", "" if gre is None else str(gre))
+        page.fill("#gpa", "" if gpa is None else str(gpa))
+        if rank is not None:
+            page.select_option("#rank", str(rank))
+        page.click("#submit")
+        page.wait_for_function(SETTLED)
+        page.wait_for_timeout(250)  # trailing DevTools events (a failure after the reject)
+        return PageVisit(
+            url=url,
+            state=page.get_attribute("#outcome", "data-state") or "",
+            result=(page.text_content("#result") or "").strip(),
+            message=(page.text_content("#message") or "").strip(),
+            requests=recorder.requests(),
+            console=console,
+            screenshot=page.screenshot(full_page=True) if screenshot else b"",
+        )
+    finally:
+        context.close()
 
 
 def ask_page(
@@ -255,5 +330,6 @@ def ask_page(
             "(run the series' setup again). Its browser download is not needed: it drives "
             "Debian's chromium."
         ) from error
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="browser") as worker:
-        return worker.submit(_visit, url, gre, gpa, rank, screenshot, timeout_s).result()
+    return _BROWSER.run(
+        lambda chromium: _visit(chromium, url, gre, gpa, rank, screenshot, timeout_s)
+    )

@@ -94,6 +94,25 @@ def test_with_cors_800_4_1_passes_after_a_preflight(deployed):
     assert call.header("x-api-key", response=False) == deployed.key
 
 
+def test_one_chromium_serves_every_visit_and_no_visit_inherits_a_preflight(deployed):
+    """Chromium is started once per process, but each visit is a new private window: the second
+    visit, within the 5 s Chromium caches a preflight, still makes its own."""
+    deployed.cors("full")
+    started = browser._BROWSER.run(lambda chromium: chromium)
+    visits = [deployed.ask(800, 4, 1), deployed.ask(800, 4, 1)]
+    assert [len(visit.preflights) for visit in visits] == [1, 1]
+    assert [visit.result for visit in visits] == ["PASS", "PASS"]
+    assert browser._BROWSER.run(lambda chromium: chromium) is started
+
+
+def test_a_browser_that_went_away_is_started_again(deployed):
+    deployed.cors("full")
+    gone = browser._BROWSER.run(lambda chromium: chromium)
+    browser._BROWSER.run(lambda chromium: chromium.close())
+    assert deployed.ask(800, 4, 1).result == "PASS"
+    assert browser._BROWSER.run(lambda chromium: chromium) is not gone
+
+
 def test_with_cors_640_3_19_4_fails(deployed):
     deployed.cors("full")
     visit = deployed.ask(640, 3.19, 4)
