@@ -39,7 +39,7 @@ if not _BUILD_DIR_GIVEN:
     _SCRATCH.append(Path(os.environ["SERIES_BUILD_DIR"]))
 
 
-# -- parallel runs (`make test`: pytest-xdist, -n 2 --dist loadfile) ------------------------------
+# -- parallel runs (`make test`: pytest-xdist, -n 3 --dist loadfile) ------------------------------
 #
 # Work is handed to the workers in units ("scopes"): a test module (its module-scoped fixtures,
 # e.g. the mock account, start once per unit), each notebook under nbval (its cells in order, in
@@ -51,7 +51,7 @@ LEARNER_COPY_RUNS = (
     "tests/test_exercises.py::test_on_the_learner_copy_every_check_fails_and_nothing_else"
 )
 ESTIMATED_SECONDS = {
-    "notebooks/10_page_and_cors.ipynb": 35,  # headless chromium, several times
+    "notebooks/10_page_and_cors.ipynb": 15,  # headless chromium, one browser, several visits
     "notebooks/03_iam_concepts.ipynb": 24,
     "notebooks/02_model_in_r.ipynb": 23,
     "notebooks/11_cleanup.ipynb": 23,
@@ -63,7 +63,7 @@ ESTIMATED_SECONDS = {
     "notebooks/09_api_gateway.ipynb": 17,
     "notebooks/05_role_creation.ipynb": 16,
     LEARNER_COPY_RUNS: 20,
-    f"{LEARNER_COPY_RUNS}[10]": 40,
+    f"{LEARNER_COPY_RUNS}[10]": 25,
     f"{LEARNER_COPY_RUNS}[06]": 30,
     f"{LEARNER_COPY_RUNS}[07]": 29,
     "tests/test_mock_image.py": 60,
@@ -71,7 +71,7 @@ ESTIMATED_SECONDS = {
     "tests/test_live_mode.py": 40,
     "tests/test_live_least_privilege.py": 38,
     "tests/test_lab_account.py": 60,
-    "tests/test_page_in_browser.py": 30,
+    "tests/test_page_in_browser.py": 20,
     "tests/test_live_shared_account.py": 27,
     "tests/test_api_gateway_helpers.py": 20,
     "tests/test_mock_lambda_limits.py": 20,
