@@ -10,6 +10,8 @@ import boto3
 from moto.iam import models as iam_models
 
 from helpers import service_models
+from helpers.config import names_for
+from helpers.iam import load_policy
 from helpers.mock import MockAccount
 
 BASIC_EXECUTION = "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"
@@ -73,21 +75,8 @@ def test_each_account_start_has_every_managed_policy_and_its_own_copies():
             iam = account.session().client("iam")
             policy = iam.get_policy(PolicyArn=BASIC_EXECUTION)["Policy"]
             counts.append(policy["AttachmentCount"])
-            iam.create_role(
-                RoleName="r",
-                AssumeRolePolicyDocument=json.dumps(
-                    {
-                        "Version": "2012-10-17",
-                        "Statement": [
-                            {
-                                "Effect": "Allow",
-                                "Principal": {"Service": "lambda.amazonaws.com"},
-                                "Action": "sts:AssumeRole",
-                            }
-                        ],
-                    }
-                ),
-            )
+            trust = load_policy("lambda_trust_policy", names_for("mock"))
+            iam.create_role(RoleName="r", AssumeRolePolicyDocument=json.dumps(trust))
             iam.attach_role_policy(RoleName="r", PolicyArn=BASIC_EXECUTION)
             assert iam.get_policy(PolicyArn=BASIC_EXECUTION)["Policy"]["AttachmentCount"] == 1
             listed = iam.list_policies(Scope="AWS", MaxItems=1000)
