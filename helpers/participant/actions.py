@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from urllib.parse import quote
+
+from helpers.service_models import service_model
 
 RECORDING_PREFIX = "recording"
 """The placeholder prefix the series' steps run under while their calls are recorded."""
@@ -224,17 +225,10 @@ API_GATEWAY_SOURCE = (
 )
 
 
-@functools.cache
-def _api_gateway_model() -> object:
-    from helpers.service_models import service_model
-
-    return service_model("apigateway")
-
-
 def api_gateway_route(operation: str) -> tuple[str, str, dict[str, str]]:
     """``operation``'s HTTP verb, path template and (parameter -> template placeholder), from
     botocore's model of the API: what API Gateway authorizes is the verb on that path."""
-    model = _api_gateway_model().operation_model(operation)  # type: ignore[attr-defined]
+    model = service_model("apigateway").operation_model(operation)
     placeholders = {
         name: shape.serialization["name"]
         for name, shape in model.input_shape.members.items()

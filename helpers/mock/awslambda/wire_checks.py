@@ -27,20 +27,15 @@ PLAIN_NAME_MAX_LENGTH = 64
 
 
 @cache
-def _model() -> Any:
-    return service_model("lambda")
-
-
-@cache
 def known_runtimes() -> tuple[str, ...]:
     """The Runtime enum of the Lambda API model shipped with botocore."""
-    return tuple(_model().shape_for("Runtime").enum)
+    return tuple(service_model("lambda").shape_for("Runtime").enum)
 
 
 @cache
 def _input_member(operation: str, member: str) -> Shape | None:
     try:
-        shape = _model().operation_model(operation).input_shape
+        shape = service_model("lambda").operation_model(operation).input_shape
     except OperationNotFoundError:
         return None
     return shape.members.get(member) if shape is not None else None
@@ -266,7 +261,7 @@ def check_request_body(operation: str, body: bytes | str | None) -> None:
     Operations whose body is a raw payload (Invoke, InvokeAsync) are not checked here.
     """
     try:
-        shape = _model().operation_model(operation).input_shape
+        shape = service_model("lambda").operation_model(operation).input_shape
     except OperationNotFoundError:
         return
     if shape is None or shape.serialization.get("payload"):
@@ -290,7 +285,7 @@ def check_body(operation: str, data: Any) -> None:
     """A parsed JSON body against the model: JSON types, required members, patterns, lengths,
     ranges and enums (AWS's wording; the first problem found). Unknown members are ignored."""
     try:
-        shape = _model().operation_model(operation).input_shape
+        shape = service_model("lambda").operation_model(operation).input_shape
     except OperationNotFoundError:
         return
     if shape is None:
