@@ -238,6 +238,39 @@ def test_a_long_line_becomes_several_log_events(mock_account, mock_session, mock
     assert all(len(piece.encode()) <= EVENT_MESSAGE_LIMIT for piece in pieces)
 
 
+def test_output_written_while_signals_arrive_is_all_logged(
+    mock_account, mock_session, mock_function, monkeypatch
+):
+    """A signal that cuts a pipe write short must not cut the output short.
+
+    Unbuffered text streams (PYTHONUNBUFFERED) drop the rest of a partial write. Lambda does
+    not set it, and the runtime flushes every write through a buffered stream, so a learner's
+    shell that sets it must not reach the function.
+    """
+    monkeypatch.setenv("PYTHONUNBUFFERED", "1")
+    source = """
+    import signal, sys
+
+    def lambda_handler(event, context):
+        signal.signal(signal.SIGALRM, lambda *_: None)
+        signal.setitimer(signal.ITIMER_REAL, 0.0005, 0.0005)  # interrupt the blocked writes
+        try:
+            sys.stdout.write("s" * 3_000_000)
+            sys.stdout.flush()
+        finally:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+        return "done"
+    """
+    name = mock_function(source, MemorySize=256)
+    client = mock_session.client("lambda")
+    assert json.loads(client.invoke(FunctionName=name)["Payload"].read()) == "done"
+    events = mock_session.client("logs").filter_log_events(logGroupName=f"/aws/lambda/{name}")[
+        "events"
+    ]
+    written = sum(len(e["message"]) for e in events if e["message"].startswith("s"))
+    assert written == 3_000_000
+
+
 def test_one_invocations_output_is_bounded(mock_account, mock_session, mock_function):
     source = """
     def lambda_handler(event, context):

@@ -25,6 +25,10 @@ def worker_environment(spec: WorkerSpec, runtime_api: str, tmp_dir: Path) -> dic
         for key, value in os.environ.items()
         if not key.startswith("AWS_")
         and key not in ("PYTHONPATH", "PYTHONHOME", "TMPDIR", "_HANDLER", "LAMBDA_TASK_ROOT")
+        # Lambda does not set it, and with it a signal that cuts a pipe write short loses the
+        # rest of that write (CPython's unbuffered text streams do not retry): the runtime
+        # already flushes every write.
+        and key != "PYTHONUNBUFFERED"
     }
     env = dict(inherited)
     env.update(lambda_variables(spec, runtime_api, spec.handler, str(spec.task_root)))
@@ -33,7 +37,6 @@ def worker_environment(spec: WorkerSpec, runtime_api: str, tmp_dir: Path) -> dic
             "AWS_EXECUTION_ENV": f"AWS_Lambda_{spec.runtime}",
             "LAMBDA_RUNTIME_DIR": str(Path(sys.executable).parent),
             "PYTHONPATH": str(spec.task_root),
-            "PYTHONUNBUFFERED": "1",
             "LAMBDA_DISABLE_PREVIEW_WARN": "1",
             "TMPDIR": str(tmp_dir),
         }
