@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from helpers import toolchain
+from helpers import browser, toolchain
 from helpers.config import (
     BUILD_DIR,
     MODE_VARIABLE,
@@ -510,16 +510,19 @@ def check_participant_policy(
 
 
 def check_chromium() -> Iterable[Line]:
-    """Notebook 10 drives the web page in a real browser: Debian's chromium, through Playwright."""
-    wanted = os.environ.get("SERIES_CHROMIUM", "")
-    found = wanted or shutil.which("chromium") or ""
-    if not found or not Path(found).exists():
+    """Notebook 10 drives the web page in a real browser: the one ``helpers.browser`` picks
+    (Debian's chromium-headless-shell, else chromium), through Playwright."""
+    wanted = os.environ.get(browser.CHROMIUM_VARIABLE, "").strip()
+    try:
+        found = browser.chromium_path()
+    except browser.BrowserMissing:
         yield Line(
             FAIL,
             "chromium",
-            f"{wanted} does not exist" if wanted else "not found on PATH",
-            "Notebook 10 opens the page in it: `sudo apt-get install chromium` (make setup does "
-            "this on Debian as root), or set SERIES_CHROMIUM to a Chromium or Chrome binary.",
+            f"{wanted} does not exist" if wanted else "not found (headless shell or chromium)",
+            "Notebook 10 opens the page in it: `sudo apt-get install chromium-headless-shell` "
+            "(make setup does this on Debian as root), or set SERIES_CHROMIUM to a Chromium or "
+            "Chrome binary.",
         )
         return
     done = subprocess.run(
@@ -537,8 +540,8 @@ def check_chromium() -> Iterable[Line]:
             FAIL,
             "chromium",
             f"{found} does not start ({tail})",
-            "Reinstall it (`sudo apt-get install --reinstall chromium`) or point SERIES_CHROMIUM "
-            "at another Chromium.",
+            f"Reinstall it (`sudo apt-get install --reinstall {Path(found).name}`) or point "
+            "SERIES_CHROMIUM at another Chromium.",
         )
     else:
         yield Line(OK, "chromium", f"{version} ({found}), for notebook 10's page")

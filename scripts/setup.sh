@@ -282,10 +282,13 @@ if ! command -v curl >/dev/null 2>&1; then
   install_optional curl "notebook 9 calls the API with it" \
     "notebook 9 says so instead of showing curl's answer (install curl)" --no-install-recommends
 fi
-# chromium: notebook 10 drives the web page in a real browser (Debian's, through Playwright)
-if [ "$(uname -s)" = Linux ] && ! command -v chromium >/dev/null 2>&1 && [ -z "${SERIES_CHROMIUM:-}" ]; then
-  install_optional chromium "notebook 10 opens the web page in it, headless; once" \
-    "notebook 10 needs it (sudo apt-get install chromium, or SERIES_CHROMIUM=path)"
+# chromium-headless-shell: notebook 10 drives the web page in a real browser (Debian's Chromium
+# build for automation, through Playwright; about half the CPU of `chromium --headless` per page,
+# benchmarks/bench_browser.py). helpers/browser.py falls back to chromium where it is missing.
+if [ "$(uname -s)" = Linux ] && ! command -v chromium-headless-shell >/dev/null 2>&1 \
+  && [ -z "${SERIES_CHROMIUM:-}" ]; then
+  install_optional chromium-headless-shell "notebook 10 opens the web page in it; once" \
+    "notebook 10 needs it or chromium (sudo apt-get install chromium-headless-shell, or SERIES_CHROMIUM=path)"
 fi
 
 # 2. .venv with pinned packages ------------------------------------------------------------------

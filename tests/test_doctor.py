@@ -216,10 +216,12 @@ def test_the_python_line_follows_the_toolchain_rule(monkeypatch, version):
 def test_without_chromium_it_is_red_and_says_what_to_install(monkeypatch, tmp_path):
     monkeypatch.setenv("PATH", str(tmp_path))  # an empty folder: no chromium
     monkeypatch.delenv("SERIES_CHROMIUM", raising=False)
+    monkeypatch.setattr(doctor.browser, "HEADLESS_SHELL", str(tmp_path / "no-shell"))
+    monkeypatch.setattr(doctor.browser, "DEFAULT_CHROMIUM", str(tmp_path / "no-chromium"))
     (line,) = doctor.check_chromium()
     assert line.status == doctor.FAIL
-    assert line.detail == "not found on PATH"
-    assert "apt-get install chromium" in line.fix and "SERIES_CHROMIUM" in line.fix
+    assert line.detail == "not found (headless shell or chromium)"
+    assert "apt-get install chromium-headless-shell" in line.fix and "SERIES_CHROMIUM" in line.fix
 
 
 def test_a_chromium_that_does_not_start_is_red_with_its_message(monkeypatch, tmp_path):

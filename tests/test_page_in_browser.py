@@ -159,7 +159,7 @@ def test_proxy_integration_needs_only_the_preflight(deployed):
 
 def test_missing_chromium_says_what_to_install(monkeypatch, tmp_path):
     monkeypatch.setenv(browser.CHROMIUM_VARIABLE, str(tmp_path / "no-chromium"))
-    with pytest.raises(browser.BrowserMissing, match="apt-get install chromium"):
+    with pytest.raises(browser.BrowserMissing, match="apt-get install chromium-headless-shell"):
         browser.ask_page("http://127.0.0.1:1/", 800, 4, 1)
 
 
