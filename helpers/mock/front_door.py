@@ -169,4 +169,6 @@ class GuardedMotoServer(ThreadedMotoServer):
             request_handler=MotoRequestHandler,
         )
         self._server_ready_event.set()
-        self._server.serve_forever()
+        # Polled every 50 ms rather than socketserver's 500: stopping an account waits for the
+        # next poll, and every test module, kernel and CLI run stops one.
+        self._server.serve_forever(poll_interval=0.05)

@@ -72,7 +72,10 @@ class RegistryService:
         )
         wire.realm = f"{self.url}/"
         self._thread = threading.Thread(
-            target=self._server.serve_forever, daemon=True, name="mock-ecr-registry"
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.05},  # stop() waits for the next poll (front_door.py)
+            daemon=True,
+            name="mock-ecr-registry",
         )
         self._thread.start()
 
