@@ -89,3 +89,24 @@ def test_every_sanitizer_rule_in_its_order_leaves_a_private_folder_shown_as_buil
     for section in config.sections():
         shown = re.sub(config[section]["regex"], config[section]["replace"], shown)
     assert shown == "--body build/admission.rds"
+
+
+def test_every_sanitizer_rule_in_its_order_shows_an_api_gateway_id_ending_in_a_duration_as_its_id():
+    """A random API Gateway id ending in a digit and "s" ("lg3uz51o4s") was read as a duration
+    ("lg3uz51oDURATION") before the id rules ran, so notebook 10's comparison failed now and then.
+    """
+    config = configparser.ConfigParser()
+    config.read(PROJECT_ROOT / "notebooks" / "sanitize.cfg")
+    shown_as = {
+        "resourceId=lg3uz51o4s, httpMethod=GET": "resourceId=APIGW_ID, httpMethod=GET",
+        "--rest-api-id q8w2e4r1ms --http-method GET": "--rest-api-id APIGW_ID --http-method GET",
+        "http://127.0.0.1:5000/restapis/abcdefgh9s/prod": "http://127.0.0.1:PORT/restapis/API_ID/prod",
+        '{"apiId":"abcdefg12s"}': '{"apiId":"API_ID"}',
+        "a word ending in 7s, like abc7s, is no duration": "a word ending in DURATION, like abc7s, is no duration",
+        "answered in 12 ms (3.5 s in all)": "answered in DURATION (DURATION in all)",
+    }
+    for text, expected in shown_as.items():
+        shown = text
+        for section in config.sections():
+            shown = re.sub(config[section]["regex"], config[section]["replace"], shown)
+        assert shown == expected, text
