@@ -20,7 +20,6 @@ import subprocess
 import tempfile
 import time
 import zipfile
-import zlib
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -28,6 +27,14 @@ from typing import Any
 import pandas as pd
 
 from helpers.config import BUILD_DIR, LAMBDA_PACKAGE_DIR
+from helpers.zip_estimate import (
+    CACHE_FILE,
+    ESTIMATE_LEVEL,
+    SAMPLE_ABOVE,
+    SAMPLE_BLOCK_SIZE,
+    SAMPLE_BLOCKS,
+    zip_estimate,
+)
 
 # Lambda's size limits (aws-facts.md, "Lambda limits"). AWS's "MB" here is 2**20 bytes: the
 # unzipped-size error message quotes 262144000 bytes for "250 MB".
@@ -65,15 +72,6 @@ GLIBC_LIBRARIES = (
 )
 AL2023_GLIBC = "2.34"  # Amazon Linux 2023, the OS of python3.12+ and provided.al2023 (aws-facts.md)
 DEFAULT_R_HOME = Path("/usr/lib/R")
-
-# r_footprint's zipped-size estimate: files up to this size are compressed whole; larger ones from
-# evenly spaced blocks (deterministic), which keeps the estimate fast on a 2-core machine.
-ESTIMATE_LEVEL = 6
-SAMPLE_ABOVE = 2 * MIB
-SAMPLE_BLOCKS = 8
-SAMPLE_BLOCK_SIZE = 256 * 1024
-# Bytes a zip adds per entry besides the name twice: local header (30) + central directory (46).
-ZIP_ENTRY_OVERHEAD = 76
 
 
 class PackagingError(RuntimeError):
@@ -302,36 +300,15 @@ def _python_distribution_files(names: Iterable[str]) -> tuple[list[Path], list[s
     return sorted(files), present
 
 
-def _compressed_size(path: Path, sample: bool) -> tuple[int, int]:
-    """(estimated deflated size, bytes actually compressed) of one file at ESTIMATE_LEVEL."""
-    size = path.stat().st_size
-    if not sample or size <= SAMPLE_ABOVE:
-        return len(zlib.compress(path.read_bytes(), ESTIMATE_LEVEL)), size
-    compressed = 0
-    step = (size - SAMPLE_BLOCK_SIZE) // (SAMPLE_BLOCKS - 1)
-    with path.open("rb") as stream:
-        for block in range(SAMPLE_BLOCKS):
-            stream.seek(block * step)
-            compressed += len(zlib.compress(stream.read(SAMPLE_BLOCK_SIZE), ESTIMATE_LEVEL))
-    sampled = SAMPLE_BLOCKS * SAMPLE_BLOCK_SIZE
-    return round(compressed * size / sampled), sampled
-
-
-def _zip_estimate(files: Sequence[Path], sample: bool) -> tuple[int, int]:
-    """Estimated zip size of files (deflate plus per-entry headers) and the bytes compressed."""
-    total = compressed_bytes = 0
-    for path in files:
-        deflated, compressed = _compressed_size(path, sample)
-        total += deflated + ZIP_ENTRY_OVERHEAD + 2 * len(str(path))
-        compressed_bytes += compressed
-    return total, compressed_bytes
-
-
-def r_footprint(r_home: Path | None = None, exact: bool = True) -> dict[str, Any]:
+def r_footprint(
+    r_home: Path | None = None, exact: bool = True, cache_file: Path | None = CACHE_FILE
+) -> dict[str, Any]:
     """Measure what a 2017-style zip (R + 8 base packages + libraries + rpy2 + handler) would weigh now.
 
     Sizes are the local install's. Zipped sizes are estimates: every file deflated with zlib level 6
-    plus zip headers (about 3 s for ~77 MB on a 2-core machine). On a slower machine pass
+    plus zip headers (about 3 s for ~77 MB on a 2-core machine the first time; each file's result
+    is kept in ``cache_file`` until the file changes, see helpers/zip_estimate.py; None measures
+    everything again). On a slower machine pass
     ``exact=False``: files above 2 MiB are then estimated from 8 evenly spaced 256 KiB blocks,
     deterministic and about twice as fast, a few percent low; the result's ``estimate`` says which
     method ran and ``seconds`` how long the call took. Libraries are those ``ldd`` lists for ``lib/libR.so`` and R's
@@ -372,8 +349,8 @@ def r_footprint(r_home: Path | None = None, exact: bool = True) -> dict[str, Any
         handler = zip_report(build_function_zip(Path(scratch) / "function.zip"))
 
     r_part = lib_files + lapack_files + base_files + linked
-    r_zipped, r_compressed = _zip_estimate(r_part, sample=not exact)
-    rpy2_zipped, rpy2_compressed = _zip_estimate(rpy2_files, sample=not exact)
+    r_zipped, r_compressed = zip_estimate(r_part, sample=not exact, cache_file=cache_file)
+    rpy2_zipped, rpy2_compressed = zip_estimate(rpy2_files, sample=not exact, cache_file=cache_file)
     r_unzipped = _size(r_part)
     rpy2_unzipped = _size(rpy2_files)
     lib_bytes = _size(lib_files)
