@@ -16,13 +16,13 @@ from helpers import zip_estimate
 
 @pytest.fixture
 def files(tmp_path) -> list[Path]:
-    generator = random.Random(7)
+    """Four files, the largest above SAMPLE_ABOVE (sampled when asked): text with some noise."""
+    noise = random.Random(7).randbytes(4_096)
     made = []
     for index, size in enumerate((10, 5_000, 300_000, 3 * zip_estimate.MIB)):
         path = tmp_path / "files" / f"f{index}.bin"
         path.parent.mkdir(exist_ok=True)
-        text = " ".join(generator.choice(("lambda", "rpy2", "glm", "admit")) for _ in range(size))
-        path.write_bytes(text.encode()[:size])
+        path.write_bytes(((b"rpy2 glm lambda admit " * 200 + noise) * (size // 8_000 + 1))[:size])
         made.append(path)
     return made
 
