@@ -179,6 +179,18 @@ def pytest_configure(config):
         config.pluginmanager.register(_NbvalEnvironment(), "series-nbval-environment")
 
 
+def _default_session_on_the_shared_loader(**kwargs) -> None:
+    """``boto3.setup_default_session`` on helpers.service_models' loader: moto's ``mock_aws``
+    drops boto3's default session at every start, and each new one parsed the service models of
+    its clients again (about 4 s of CPU in test_handler.py alone)."""
+    from helpers import service_models
+
+    boto3.DEFAULT_SESSION = service_models.boto3_session(**kwargs)
+
+
+boto3.setup_default_session = _default_session_on_the_shared_loader
+
+
 @pytest.fixture(scope="session")
 def admission_model():
     """The admission model, fitted once per test session."""
