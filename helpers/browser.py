@@ -5,16 +5,18 @@ one: Debian's ``chromium-headless-shell``, through Playwright (its own browser d
 needed). The headless shell is Chromium's own build for automation (Playwright's default for
 headless runs): the same engine and network stack, CORS included, without the desktop browser
 around it, at about half the CPU of ``chromium --headless`` per page (benchmarks/bench_browser.py).
-Where it is missing, Debian's ``chromium`` is driven instead. The browser's DevTools protocol reports every request the page makes, including the
-CORS preflight (``OPTIONS`` with ``Access-Control-Request-*`` headers) that the page's script never
-sees, the headers as they went over the wire, and, for a blocked call, the browser's own reason
-(``corsError``, e.g. ``PreflightMissingAllowOriginHeader``) and its console message.
+Where it is missing, Debian's ``chromium`` is driven instead. The browser's DevTools protocol
+reports every request the page makes, including the CORS preflight (``OPTIONS`` with
+``Access-Control-Request-*`` headers) that the page's script never sees, the headers as they went
+over the wire, and, for a blocked call, the browser's own reason (``corsError``, e.g.
+``PreflightMissingAllowOriginHeader``) and its console message.
 
 Playwright's synchronous API refuses to run inside a running asyncio loop (a Jupyter kernel has
 one), so the browser lives in a thread of its own. It is started at the first visit and kept for
 the process (a kernel, a test run): each visit opens a new browser context, Chromium's private
-window, with no cookies, cache or remembered preflights from an earlier one. Starting Chromium
-costs about a second of CPU; a new context, a few milliseconds.
+window, with no cookies, cache or remembered preflights from an earlier one. Starting the browser and
+four visits cost about 1 s of CPU with the headless shell, 2 s with chromium
+(benchmarks/bench_browser.py); a new context alone, a few milliseconds.
 """
 
 from __future__ import annotations
