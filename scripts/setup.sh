@@ -289,6 +289,10 @@ if [ "$(uname -s)" = Linux ] && ! command -v chromium-headless-shell >/dev/null 
   && [ -z "${SERIES_CHROMIUM:-}" ]; then
   install_optional chromium-headless-shell "notebook 10 opens the web page in it; once" \
     "notebook 10 needs it or chromium (sudo apt-get install chromium-headless-shell, or SERIES_CHROMIUM=path)"
+  if ! command -v chromium-headless-shell >/dev/null 2>&1 && ! command -v chromium >/dev/null 2>&1; then
+    install_optional chromium "notebook 10 opens the web page in it, headless; once" \
+      "notebook 10 needs it (sudo apt-get install chromium, or SERIES_CHROMIUM=path)"
+  fi
 fi
 
 # 2. .venv with pinned packages ------------------------------------------------------------------
