@@ -217,6 +217,15 @@ def test_output_capture_splits_a_long_line_from_a_pipe():
     assert len(messages[:-1]) == -(-len(data) // EVENT_MESSAGE_LIMIT)
 
 
+def _logged_messages(mock_session, name: str) -> list[str]:
+    """Invoke the function once (it must answer "done"); the messages of its log group."""
+    client = mock_session.client("lambda")
+    assert json.loads(client.invoke(FunctionName=name)["Payload"].read()) == "done"
+    logs = mock_session.client("logs")
+    events = logs.filter_log_events(logGroupName=f"/aws/lambda/{name}")["events"]
+    return [event["message"] for event in events]
+
+
 def test_a_long_line_becomes_several_log_events(mock_account, mock_session, mock_function):
     source = """
     import sys
@@ -226,13 +235,8 @@ def test_a_long_line_becomes_several_log_events(mock_account, mock_session, mock
         sys.stdout.flush()
         return "done"
     """
-    name = mock_function(source, MemorySize=256)
-    client = mock_session.client("lambda")
-    assert json.loads(client.invoke(FunctionName=name)["Payload"].read()) == "done"
-    events = mock_session.client("logs").filter_log_events(logGroupName=f"/aws/lambda/{name}")[
-        "events"
-    ]
-    pieces = [e["message"] for e in events if e["message"].startswith("w")]
+    messages = _logged_messages(mock_session, mock_function(source, MemorySize=256))
+    pieces = [message for message in messages if message.startswith("w")]
     assert "".join(pieces) == "w" * 2_000_000
     assert len(pieces) == 8, "262,118-byte events: 7 full ones and the rest"
     assert all(len(piece.encode()) <= EVENT_MESSAGE_LIMIT for piece in pieces)
@@ -261,13 +265,8 @@ def test_output_written_while_signals_arrive_is_all_logged(
             signal.setitimer(signal.ITIMER_REAL, 0)
         return "done"
     """
-    name = mock_function(source, MemorySize=256)
-    client = mock_session.client("lambda")
-    assert json.loads(client.invoke(FunctionName=name)["Payload"].read()) == "done"
-    events = mock_session.client("logs").filter_log_events(logGroupName=f"/aws/lambda/{name}")[
-        "events"
-    ]
-    written = sum(len(e["message"]) for e in events if e["message"].startswith("s"))
+    messages = _logged_messages(mock_session, mock_function(source, MemorySize=256))
+    written = sum(len(message) for message in messages if message.startswith("s"))
     assert written == 3_000_000
 
 
