@@ -51,23 +51,15 @@ class BrowserMissing(RuntimeError):
     """No Chromium (or no Playwright) to drive: the message says what to install."""
 
 
-def chromium_candidates() -> list[str]:
-    """Where to look, in order: ``SERIES_CHROMIUM`` alone if set; else Debian's headless shell,
+def chromium_path() -> str:
+    """The Chromium to drive: ``SERIES_CHROMIUM`` alone if set; else Debian's headless shell,
     Debian's chromium, then either on PATH."""
     wanted = os.environ.get(CHROMIUM_VARIABLE, "").strip()
-    if wanted:
-        return [wanted]
     on_path = [shutil.which(name) or "" for name in ("chromium-headless-shell", "chromium")]
-    return [HEADLESS_SHELL, DEFAULT_CHROMIUM, *on_path]
-
-
-def chromium_path() -> str:
-    """The Chromium to drive: ``SERIES_CHROMIUM``, else the headless shell, else chromium."""
-    candidates = chromium_candidates()
+    candidates = [wanted] if wanted else [HEADLESS_SHELL, DEFAULT_CHROMIUM, *on_path]
     for candidate in candidates:
         if candidate and Path(candidate).is_file() and os.access(candidate, os.X_OK):
             return candidate
-    wanted = os.environ.get(CHROMIUM_VARIABLE, "").strip()
     where = f"at {wanted}" if wanted else f"at {HEADLESS_SHELL}, {DEFAULT_CHROMIUM} or on PATH"
     raise BrowserMissing(
         f"No Chromium {where}. The page is checked in a real browser, because only browsers "
