@@ -73,6 +73,7 @@ from __future__ import annotations
 import functools
 import json
 from collections.abc import Callable, Iterable
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from botocore.awsrequest import AWSRequest
@@ -311,9 +312,21 @@ def _account_of_access_key(access_key: str) -> str:
 
 
 @functools.cache
-def _aws_managed_policy_data() -> dict[str, Any]:
-    """moto's AWS managed policies, parsed once (each backend builds its own policy objects)."""
-    return json.loads(iam_models.aws_managed_policies_data)
+def _aws_managed_policy_fields() -> tuple[dict[str, Any], ...]:
+    """moto's AWS managed policies as ``AWSManagedPolicy.from_data`` reads them (the document as
+    JSON text, the dates parsed), worked out once per process: each backend builds its own
+    policy objects from them (they count attachments), at a quarter of from_data's cost."""
+    return tuple(
+        {
+            "name": name,
+            "default_version_id": data.get("DefaultVersionId"),
+            "path": data.get("Path"),
+            "document": json.dumps(data.get("Document")),
+            "create_date": datetime.fromisoformat(data["CreateDate"]),
+            "update_date": datetime.fromisoformat(data["UpdateDate"]),
+        }
+        for name, data in json.loads(iam_models.aws_managed_policies_data).items()
+    )
 
 
 def _init_aws_policies(self: iam_models.IAMBackend) -> list[iam_models.ManagedPolicy]:
@@ -321,8 +334,8 @@ def _init_aws_policies(self: iam_models.IAMBackend) -> list[iam_models.ManagedPo
     if patching.active_service() is None or not load_iam_aws_managed_policies():
         return patching.original("init_aws_policies")(self)
     return [
-        iam_models.AWSManagedPolicy.from_data(name, self.account_id, self.region_name, data)
-        for name, data in _aws_managed_policy_data().items()
+        iam_models.AWSManagedPolicy(account_id=self.account_id, region=self.region_name, **fields)
+        for fields in _aws_managed_policy_fields()
     ]
 
 
