@@ -308,6 +308,8 @@ def mock_user(
     mock_session: boto3.Session, mock_name: Callable[[str], str]
 ) -> Callable[..., boto3.Session]:
     """mock_user(*statements) -> a boto3 session of a new IAM user allowed exactly these statements."""
+    from helpers.service_models import boto3_session
+
     iam = mock_session.client("iam")
 
     def make(*statements: dict) -> boto3.Session:
@@ -316,7 +318,7 @@ def mock_user(
         document = {"Version": "2012-10-17", "Statement": list(statements)}
         iam.put_user_policy(UserName=name, PolicyName="p", PolicyDocument=json.dumps(document))
         key = iam.create_access_key(UserName=name)["AccessKey"]
-        return boto3.Session(
+        return boto3_session(
             aws_access_key_id=key["AccessKeyId"],
             aws_secret_access_key=key["SecretAccessKey"],
             region_name=mock_session.region_name,

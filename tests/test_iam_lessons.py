@@ -5,13 +5,13 @@ from __future__ import annotations
 import datetime as dt
 import json
 
-import boto3
 import pytest
 from botocore.exceptions import ClientError
 
 from helpers import iam_lessons as lessons
 from helpers.config import names_for
 from helpers.iam import PermanentCredentials, TemporaryCredentials, load_policy
+from helpers.service_models import boto3_session
 
 NAMES = names_for("mock")
 
@@ -158,5 +158,5 @@ def test_attach_and_assume_on_the_mock_account(mock_account):
     )["Role"]
     creds = lessons.assume_when_ready(session.client("sts"), role["Arn"], "lesson", attempts=1)
     assert creds.access_key_id.startswith("ASIA")
-    as_role = boto3.Session(**creds.session_kwargs(), region_name="us-east-1")
+    as_role = boto3_session(**creds.session_kwargs(), region_name="us-east-1")
     assert lessons.call_outcome(as_role.client("s3").list_buckets).startswith("denied")

@@ -13,7 +13,6 @@ import dataclasses
 import itertools
 import json
 
-import boto3
 import pytest
 from botocore.exceptions import ClientError
 
@@ -22,6 +21,7 @@ from helpers import least_privilege as lp
 from helpers.deploy import ensure_bucket
 from helpers.iam import delete_role, load_policy
 from helpers.ownership import NotOwned
+from helpers.service_models import boto3_session
 
 LAMBDA_TRUST = {
     "Version": "2012-10-17",
@@ -288,7 +288,7 @@ def test_the_learner_key_does_its_lesson_and_is_gone_even_when_the_lesson_fails(
         pytest.raises(RuntimeError, match="mid-notebook"),
         lessons.learner_access_key(live) as keys,
     ):
-        learner = boto3.Session(**keys.session_kwargs(), region_name=live.region)
+        learner = boto3_session(**keys.session_kwargs(), region_name=live.region)
         lessons.attach_user_policies(iam, user, [lessons.LEARNER_POLICY])
         lam = learner.client("lambda")
         assert lessons.call_outcome(lam.list_functions) == "allowed"

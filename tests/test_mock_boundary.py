@@ -27,6 +27,7 @@ from botocore.exceptions import ClientError
 from test_no_secrets import findings
 
 from helpers.config import PROJECT_ROOT
+from helpers.service_models import boto3_session
 
 ECHO = "def lambda_handler(event, context):\n    return event\n"
 OLD_FIXED_SECRET = "mock-account-root-secret-do-not-use-on-aws"
@@ -106,7 +107,7 @@ def test_moto_api_cannot_turn_enforcement_off_or_wipe_the_account(
     user = mock_name("user")
     iam.create_user(UserName=user)
     key = iam.create_access_key(UserName=user)["AccessKey"]
-    nobody = boto3.Session(
+    nobody = boto3_session(
         aws_access_key_id=key["AccessKeyId"],
         aws_secret_access_key=key["SecretAccessKey"],
         region_name="us-east-1",

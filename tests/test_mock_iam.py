@@ -8,6 +8,8 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
+from helpers.service_models import boto3_session
+
 READ_MODEL = """
 import boto3
 
@@ -28,7 +30,7 @@ def _user_session(mock_account, mock_name, policy: dict | None) -> boto3.Session
     if policy:
         iam.put_user_policy(UserName=user, PolicyName="p", PolicyDocument=json.dumps(policy))
     key = iam.create_access_key(UserName=user)["AccessKey"]
-    return boto3.Session(
+    return boto3_session(
         aws_access_key_id=key["AccessKeyId"],
         aws_secret_access_key=key["SecretAccessKey"],
         region_name="us-east-1",
@@ -210,7 +212,7 @@ def test_user_cannot_assume_a_service_role(mock_account, mock_role, mock_name):
 
 
 def test_made_up_keys_are_rejected(mock_account):
-    session = boto3.Session(
+    session = boto3_session(
         aws_access_key_id="AKIAMADEUPKEY0000000", aws_secret_access_key="x", region_name="us-east-1"
     )
     with pytest.raises(ClientError) as error:

@@ -7,6 +7,8 @@ import json
 import boto3
 import pytest
 
+from helpers.service_models import boto3_session
+
 ADMIN_POLICY = "arn:aws:iam::aws:policy/AdministratorAccess"
 LAMBDA_ONLY = {
     "Version": "2012-10-17",
@@ -37,7 +39,7 @@ def user_session(mock_account, mock_session, mock_name):
         policy = {**LAMBDA_ONLY, "Statement": [*LAMBDA_ONLY["Statement"], *statements]}
         iam.put_user_policy(UserName=name, PolicyName="p", PolicyDocument=json.dumps(policy))
         key = iam.create_access_key(UserName=name)["AccessKey"]
-        return boto3.Session(
+        return boto3_session(
             aws_access_key_id=key["AccessKeyId"],
             aws_secret_access_key=key["SecretAccessKey"],
             region_name="us-east-1",

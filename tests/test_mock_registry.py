@@ -9,11 +9,11 @@ import json
 import socket
 from datetime import UTC, datetime, timedelta
 
-import boto3
 import pytest
 import requests
 
 from helpers.mock.ecr.tokens import TokenMint
+from helpers.service_models import boto3_session
 
 DOCKER_MANIFEST = "application/vnd.docker.distribution.manifest.v2+json"
 CONFIG_TYPE = "application/vnd.docker.container.image.v1+json"
@@ -400,7 +400,7 @@ def test_a_token_stops_working_with_the_key_it_was_issued_to(mock_session, mock_
         ),
     )
     key = iam.create_access_key(UserName=name)["AccessKey"]
-    user = boto3.Session(
+    user = boto3_session(
         aws_access_key_id=key["AccessKeyId"],
         aws_secret_access_key=key["SecretAccessKey"],
         region_name=mock_session.region_name,

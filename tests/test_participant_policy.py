@@ -33,6 +33,7 @@ import pytest
 from helpers import participant_policy as pp
 from helpers.iam import evaluate, lint_policy
 from helpers.participant.actions import API_GATEWAY_SOURCE, api_gateway_path
+from helpers.service_models import boto3_session
 
 PREFIX = "ann"
 OTHER = "bob"
@@ -237,7 +238,7 @@ def participant(mock_account, policy) -> boto3.Session:
     iam.create_user(UserName=user)
     iam.attach_user_policy(UserName=user, PolicyArn=arn)
     key = iam.create_access_key(UserName=user)["AccessKey"]
-    return boto3.Session(
+    return boto3_session(
         aws_access_key_id=key["AccessKeyId"],
         aws_secret_access_key=key["SecretAccessKey"],
         region_name=mock_account.region,
