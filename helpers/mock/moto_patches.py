@@ -56,8 +56,8 @@ Gaps filled (moto 5.2.x, measured):
 17. Finding the account of a request's access key creates an IAM backend in each of the six
     partitions of every account it looks in, and each new IAM backend parses and builds moto's
     1,582 AWS managed policies again (about 0.1 s of CPU each): the lookup reads only the backends
-    that exist (a key can only be in one of those), and the policies' JSON is parsed once per
-    process. Same answers, for less CPU at every account start (a kernel's, a test module's):
+    that exist (a key can only be in one of those), and the policies' JSON is parsed (and each
+    document and date converted as moto does) once per process. Same answers, for less CPU at every account start (a kernel's, a test module's):
     benchmarks/bench_account_start.py.
 18. moto's server asks, for every request, whether the request's host names one of moto's service
     folders, by listing moto's package directory and testing each entry with ``isdir``: about
