@@ -115,3 +115,31 @@ def test_the_server_does_not_list_motos_package_for_every_request(monkeypatch):
     monkeypatch.undo()
     assert served == set(moto_backends.list_of_moto_modules())  # moto's own answer, once stopped
     assert {"iam", "s3", "awslambda", "apigateway"} <= served
+
+
+def test_moto_in_process_also_makes_one_iam_backend_and_the_same_policies(monkeypatch):
+    """Gap 17 holds in moto's own ``mock_aws`` too (no mock account active): a signed request
+    looks for its key in the IAM backends that exist, not in one made for each partition, and
+    the AWS managed policies are moto's (two backends, two sets of objects)."""
+    from moto import mock_aws
+
+    from helpers.mock import moto_patches
+
+    moto_patches.install()
+    for name, value in (("AWS_ACCESS_KEY_ID", "testing"), ("AWS_SECRET_ACCESS_KEY", "testing")):
+        monkeypatch.setenv(name, value)
+    with mock_aws(config={"iam": {"load_aws_managed_policies": True}}):
+        iam = boto3.client("iam", region_name="us-east-1")
+        iam.create_user(UserName="ann")
+        policy = iam.get_policy(PolicyArn=BASIC_EXECUTION)["Policy"]
+        assert policy["AttachmentCount"] == 0 and policy["DefaultVersionId"] == "v1"
+        version = iam.get_policy_version(PolicyArn=BASIC_EXECUTION, VersionId="v1")
+        assert version["PolicyVersion"]["Document"]["Statement"][0]["Action"] == [
+            "logs:CreateLogGroup",
+            "logs:CreateLogStream",
+            "logs:PutLogEvents",
+        ]
+        assert _iam_partitions() == ["aws"]
+    with mock_aws(config={"iam": {"load_aws_managed_policies": False}}):
+        iam = boto3.client("iam", region_name="us-east-1")
+        assert iam.list_policies(Scope="AWS")["Policies"] == []

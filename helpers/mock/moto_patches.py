@@ -5,7 +5,8 @@ AWS authorizes them); each service's live in its package (``awslambda/moto_patch
 ``apigateway/moto_patches.py``). ``install()`` applies them all once per process through
 ``patching``; each does its work only while a mock account is active (``activate``/
 ``deactivate``) and otherwise calls moto's original, so other uses of moto in the same process
-(``mock_aws`` in someone else's test) are unaffected.
+(``mock_aws`` in someone else's test) are unaffected. Gap 17's two are the exception: they give
+moto's own answers for less CPU, so they work for every use of moto in the process.
 
 Gaps filled (moto 5.2.x, measured):
 
@@ -57,8 +58,9 @@ Gaps filled (moto 5.2.x, measured):
     partitions of every account it looks in, and each new IAM backend parses and builds moto's
     1,582 AWS managed policies again (about 0.1 s of CPU each): the lookup reads only the backends
     that exist (a key can only be in one of those), and the policies' JSON is parsed (and each
-    document and date converted as moto does) once per process. Same answers, for less CPU at every account start (a kernel's, a test module's):
-    benchmarks/bench_account_start.py.
+    document and date converted as moto does) once per process. Same answers, for less CPU at
+    every account start (a kernel's, a test module's; benchmarks/bench_account_start.py) and in
+    every ``mock_aws`` of the process, account or not.
 18. moto's server asks, for every request, whether the request's host names one of moto's service
     folders, by listing moto's package directory and testing each entry with ``isdir``: about
     0.7 ms of CPU per request, a fifth of what a call to the mock account costs. The folders are
@@ -301,9 +303,10 @@ def _check_role_trust_relationship(self: access_control.IAMRequestBase, role_arn
 
 # -- 17. the cost of an IAM backend -------------------------------------------------------------------
 def _account_of_access_key(access_key: str) -> str:
-    """Gap 17: moto's ``get_account_id_from``, looking only in the IAM backends that exist."""
-    if patching.active_service() is None:
-        return patching.original("account_of_access_key")(access_key)
+    """Gap 17: moto's ``get_account_id_from``, looking only in the IAM backends that exist.
+
+    Like ``_init_aws_policies`` below, and unlike every other patch, this one works whether or not
+    a mock account is active (in ``mock_aws`` too): it gives moto's own answer, for less work."""
     for account_id, account in list(iam_models.iam_backends.items()):
         for backend in list(dict.values(account)):
             if access_key in backend.access_keys:
@@ -331,8 +334,8 @@ def _aws_managed_policy_fields() -> tuple[dict[str, Any], ...]:
 
 def _init_aws_policies(self: iam_models.IAMBackend) -> list[iam_models.ManagedPolicy]:
     """Gap 17: moto's ``_init_aws_policies`` without parsing the JSON for every backend."""
-    if patching.active_service() is None or not load_iam_aws_managed_policies():
-        return patching.original("init_aws_policies")(self)
+    if not load_iam_aws_managed_policies():
+        return []
     return [
         iam_models.AWSManagedPolicy(account_id=self.account_id, region=self.region_name, **fields)
         for fields in _aws_managed_policy_fields()
