@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 
 import boto3
 from moto.iam import models as iam_models
@@ -143,3 +145,38 @@ def test_moto_in_process_also_makes_one_iam_backend_and_the_same_policies(monkey
     with mock_aws(config={"iam": {"load_aws_managed_policies": False}}):
         iam = boto3.client("iam", region_name="us-east-1")
         assert iam.list_policies(Scope="AWS")["Policies"] == []
+
+
+MOTO_API_GATEWAY_ON_FIRST_USE = """
+import json, sys
+from helpers.mock import MockAccount
+from helpers.mock.apigateway import deployments, moto_api
+
+with MockAccount() as account:
+    session = account.session()
+    session.client("iam").list_roles()
+    session.client("lambda").list_functions()
+    before = "moto.apigateway.models" in sys.modules or "openapi_spec_validator" in sys.modules
+    apigateway = session.client("apigateway")
+    api = apigateway.create_rest_api(name="lazy")["id"]
+    root = apigateway.get_resources(restApiId=api)["items"][0]["id"]
+    apigateway.put_method(restApiId=api, resourceId=root, httpMethod="GET", authorizationType="NONE")
+    apigateway.put_integration(restApiId=api, resourceId=root, httpMethod="GET", type="MOCK")
+    deployment = apigateway.create_deployment(restApiId=api, stageName="s")["id"]
+    rest_api = moto_api.backend(account.account_id, account.region).apis[api]
+    print(json.dumps({"before": before, "snapshot": deployments.deployed(rest_api, deployment) is not None}))
+"""
+
+
+def test_moto_api_gateway_is_imported_on_first_use_and_deployments_are_still_captured():
+    """Importing moto's API Gateway costs about 0.2 s of CPU (its OpenAPI validator): an account
+    that is never asked about API Gateway does not import it, and one that is still captures
+    what each deployment deployed (helpers/mock/apigateway/moto_api.py)."""
+    done = subprocess.run(
+        [sys.executable, "-c", MOTO_API_GATEWAY_ON_FIRST_USE],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert json.loads(done.stdout.strip().splitlines()[-1]) == {"before": False, "snapshot": True}

@@ -2,11 +2,13 @@
 
 This module holds the account's own patches (IAM and STS enforcement, S3's actions, resources as
 AWS authorizes them); each service's live in its package (``awslambda/moto_patches.py``,
-``apigateway/moto_patches.py``). ``install()`` applies them all once per process through
+``apigateway/moto_patches.py``, ``ecr/moto_patches.py``). ``install()`` applies them all once per
+process through
 ``patching``; each does its work only while a mock account is active (``activate``/
 ``deactivate``) and otherwise calls moto's original, so other uses of moto in the same process
 (``mock_aws`` in someone else's test) are unaffected. Gap 17's two are the exception: they give
-moto's own answers for less CPU, so they work for every use of moto in the process.
+moto's own answers for less CPU, so they work for every use of moto in the process. Nothing of
+moto's API Gateway is patched at install: it is imported on first use (apigateway/moto_api.py).
 
 Gaps filled (moto 5.2.x, measured):
 
@@ -48,8 +50,8 @@ Gaps filled (moto 5.2.x, measured):
 15. API Gateway is checked as ``apigateway:<Operation>`` on ``*``, with identity policies read
     without condition values; AWS checks the HTTP verb (``apigateway:GET``…) on the ARN of the
     request's path, with the item's tags as ``aws:ResourceTag`` and a create's as
-    ``aws:RequestTag``: judged so by the series' evaluator (apigateway/authorization.py, hooked
-    in apigateway/moto_patches.py).
+    ``aws:RequestTag``: judged so by the series' evaluator (apigateway/authorization.py, called
+    from the account's ``check_action_permitted`` through apigateway/moto_patches.py).
 
 16. ECR has no registry: GetAuthorizationToken hands out one fixed password and a
     ``proxyEndpoint`` that does not exist here; the account serves a registry and mints its
@@ -158,7 +160,7 @@ def _check_action_permitted(self: access_control.IAMRequestBase, resource: str) 
     if isinstance(self._access_key, RootAccessKey):
         return None
     if self._service == apigateway_authorization.SERVICE:
-        return apigateway_patches.authorize(self, resource)
+        return apigateway_patches.authorize(self)
     try:
         patching.original("check_action_permitted")(self, resource)
     except AccessDeniedError:
@@ -399,6 +401,4 @@ PATCHES: list[patching.Patch] = [
 def install() -> None:
     """Apply the account's patches and every service's (once per process); they stay inert until
     ``activate``."""
-    patching.install(
-        [*PATCHES, *lambda_patches.PATCHES, *apigateway_patches.PATCHES, *ecr_patches.PATCHES]
-    )
+    patching.install([*PATCHES, *lambda_patches.PATCHES, *ecr_patches.PATCHES])

@@ -1,7 +1,7 @@
 """The registry every patch of moto goes through: which account is active, and moto's originals.
 
 Each service's patches (``moto_patches`` for the account's IAM/STS/S3 enforcement,
-``awslambda/moto_patches.py``, ``apigateway/moto_patches.py``) are lists of ``Patch`` entries;
+``awslambda/moto_patches.py``, ``ecr/moto_patches.py``) are lists of ``Patch`` entries;
 ``moto_patches.install()`` applies them all once per process. A patch does its work only while a
 mock account is active (``activate``/``deactivate``) and otherwise calls moto's original, so other
 uses of moto in the same process (``mock_aws`` in someone else's test) are unaffected. The patch

@@ -10,8 +10,9 @@ the API object, keyed by deployment id, and the stage is served from that copy.
 Usage plans, keys, stage variables and the function's resource policy are not part of a
 deployment, on AWS either: they act at once.
 
-The copy is taken by wrapping moto's ``RestAPI.create_deployment`` (installed once per process,
-``install()``); it only adds an attribute to the API, so moto behaves as before.
+The copy is taken by wrapping moto's ``RestAPI.create_deployment`` (``install()``: once per
+process, when moto's API Gateway is imported); it only adds an attribute to the API, so moto
+behaves as before.
 """
 
 from __future__ import annotations
@@ -19,9 +20,13 @@ from __future__ import annotations
 import copy
 import threading
 from dataclasses import dataclass, field
-from typing import Any
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
 
-from moto.apigateway.models import RestAPI
+from . import moto_api
+
+if TYPE_CHECKING:
+    from moto.apigateway.models import RestAPI
 
 SNAPSHOTS = "_mock_deployed_snapshots"
 _lock = threading.Lock()
@@ -79,9 +84,14 @@ def _create_deployment(self: RestAPI, *args: Any, **kwargs: Any) -> Any:
 
 
 def install() -> None:
-    """Wrap ``RestAPI.create_deployment`` once per process."""
+    """Wrap ``RestAPI.create_deployment`` once per process, as soon as moto's API Gateway is
+    imported (at once, if it already is)."""
+    moto_api.when_imported(_wrap)
+
+
+def _wrap(models: ModuleType) -> None:
     global _original
     with _lock:
         if _original is None:
-            _original = RestAPI.create_deployment
-            RestAPI.create_deployment = _create_deployment  # type: ignore[method-assign]
+            _original = models.RestAPI.create_deployment
+            models.RestAPI.create_deployment = _create_deployment

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from moto.apigateway.models import apigateway_backends
+from . import moto_api
 
 
 class KeyRejected(Exception):
@@ -79,7 +79,7 @@ class UsagePlans:
     def admit(self, region: str, api_id: str, stage: str, headers: dict[str, str]) -> Admission:
         """Check the request's key and charge it one request, or raise why not."""
         value = next((v for k, v in headers.items() if k.lower() == "x-api-key"), "")
-        backend = apigateway_backends[self.account_id][region]
+        backend = moto_api.backend(self.account_id, region)
         key = next((k for k in backend.keys.values() if value and k.value == value), None)
         if key is None or not _enabled(key.enabled):
             raise KeyRejected()

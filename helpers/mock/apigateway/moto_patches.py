@@ -3,22 +3,21 @@
 moto checks API Gateway as ``apigateway:<Operation>`` on ``*``, with identity policies read
 without condition values. AWS checks the HTTP verb (``apigateway:GET``…) on the ARN of the
 request's path, with the item's tags as ``aws:ResourceTag`` and a create's as ``aws:RequestTag``:
-``PATCHES`` gives moto that resource, and the account's ``check_action_permitted`` hands API
-Gateway requests to ``authorize`` here, judged by the series' evaluator (authorization.py).
+the account's ``check_action_permitted`` hands API Gateway requests to ``authorize`` here, which
+works out that ARN from the request's path and judges the request with the series' evaluator
+(authorization.py). Nothing of moto's API Gateway is patched, so it is imported only when a
+request needs it (moto_api.py).
 """
 
 from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from moto.apigateway.models import apigateway_backends
-from moto.apigateway.responses import APIGatewayResponse
 from moto.core.exceptions import JsonRESTError
 from moto.iam import access_control
 
 from .. import authorization as account_authorization
-from .. import patching
-from . import authorization
+from . import authorization, moto_api
 
 
 class ApiGatewayAccessDenied(JsonRESTError):
@@ -34,20 +33,20 @@ class ApiGatewayAccessDenied(JsonRESTError):
         )
 
 
-def _apigateway_resource(self: APIGatewayResponse) -> str:
+def resource_of(request: access_control.IAMRequestBase) -> str:
     """Gap 15: the ARN of the request's path (``arn:aws:apigateway:REGION::/restapis/ID…``)."""
-    if patching.active_service() is None:
-        return "*"
-    return authorization.resource_arn(self.region, urlsplit(self.uri).path)
+    return authorization.resource_arn(request._region, urlsplit(request._path).path)
 
 
-def authorize(request: access_control.IAMRequestBase, resource: str) -> None:
-    """Gap 15: the caller's identity policies, judged with the request's condition keys."""
+def authorize(request: access_control.IAMRequestBase) -> None:
+    """Gap 15: the caller's identity policies, judged on the path's ARN with the request's
+    condition keys."""
     key = request._access_key
     documents = [access_control.IAMPolicy(policy)._policy_json for policy in key.collect_policies()]
     region = request._region
+    resource = resource_of(request)
     try:
-        backend = apigateway_backends[request.account_id][region]
+        backend = moto_api.backend(request.account_id, region)
     except KeyError:  # a region API Gateway does not have: nothing there has tags
         backend = None
     context = authorization.condition_context(
@@ -62,8 +61,3 @@ def authorize(request: access_control.IAMRequestBase, resource: str) -> None:
     verdict = authorization.judge(documents, request._action, resource, context)
     if not verdict.allowed:
         raise ApiGatewayAccessDenied(key.arn, request._action, resource, verdict.reason)
-
-
-PATCHES: list[patching.Patch] = [
-    ("apigateway_resource", APIGatewayResponse, "_determine_resource", _apigateway_resource),
-]

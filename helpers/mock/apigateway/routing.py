@@ -15,8 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from moto.apigateway.models import apigateway_backends
-
+from . import moto_api
 from .deployments import deployed
 
 
@@ -43,8 +42,7 @@ class NoSuchRoute(Exception):
 def find_stage(account_id: str, region: str, api_id: str, stage_name: str) -> tuple[Any, Any]:
     """The API as the stage's deployment captured it (or moto's live RestAPI) and the moto
     Stage, or ``NoSuchStage``."""
-    backend = apigateway_backends[account_id][region]
-    api = backend.apis.get(api_id)
+    api = moto_api.backend(account_id, region).apis.get(api_id)
     if api is None:
         raise NoSuchStage(f"no REST API {api_id} in {region}")
     stage = api.stages.get(stage_name)
