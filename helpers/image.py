@@ -10,7 +10,9 @@ workshop can use too:
    already uses (or ``DEBIAN_MIRROR``); nothing about it is stored in the repository.
 2. **Python packages from a wheelhouse.** The host's pip (with whatever index it is configured
    for) downloads every pinned package for the image's Python and platform into a wheelhouse,
-   beside the Dockerfile in a staged build context.
+   beside the Dockerfile in a staged build context. The wheelhouse is kept in the user's cache
+   (``~/.cache/serverless-poc/wheelhouse``, by a hash of the pins), so a rebuild needs no
+   network and Docker's layer cache sees the same files.
 3. **A build without network.** ``docker build --network none`` with ``BASE_IMAGE`` and
    ``PIP_OFFLINE=1``: single platform (``linux/amd64``), no attestations (Lambda rejects an
    OCI image index).
@@ -162,8 +164,58 @@ def ensure_base(settings: BuildSettings, log=print) -> None:
         tarball.unlink(missing_ok=True)
 
 
+WHEELHOUSE_COMPLETE = ".complete"
+"""Written last into a cached wheelhouse: a folder without it was cut short and is not used."""
+
+
+def wheelhouse_cache() -> Path:
+    """Where downloaded wheelhouses are kept: ``$XDG_CACHE_HOME`` (else ``~/.cache``)/serverless-poc."""
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "serverless-poc" / "wheelhouse"
+
+
+def _wheelhouse_key() -> str:
+    """A hash of what decides the wheelhouse's files: the pins, the image's Python, platforms."""
+    digest = hashlib.sha256()
+    for name in ("requirements.txt", "build-requirements.txt"):
+        digest.update((LAMBDA_PACKAGE_DIR / name).read_bytes())
+    digest.update(" ".join((IMAGE_PYTHON, *WHEEL_PLATFORMS)).encode())
+    return digest.hexdigest()[:16]
+
+
 def download_wheelhouse(target: Path) -> list[str]:
-    """Every pinned package, for the image's Python and platform, into ``target``; returns names."""
+    """Every pinned package, for the image's Python and platform, into ``target``; returns names.
+
+    Downloaded once per set of pins into the user's cache (``wheelhouse_cache``), then copied;
+    where that cache cannot be written, downloaded straight into ``target``."""
+    cached = wheelhouse_cache() / _wheelhouse_key()
+    if not (cached / WHEELHOUSE_COMPLETE).is_file():
+        scratch = cached.with_name(f".{cached.name}.{os.getpid()}")
+        try:
+            shutil.rmtree(scratch, ignore_errors=True)
+            scratch.mkdir(parents=True)
+        except OSError:
+            return _pip_download(target)
+        try:
+            _pip_download(scratch)
+            (scratch / WHEELHOUSE_COMPLETE).touch()
+            if not (cached / WHEELHOUSE_COMPLETE).is_file():
+                shutil.rmtree(cached, ignore_errors=True)  # a download that was cut short
+            scratch.rename(cached)
+        except OSError:  # another build finished the same download first: that one is used
+            pass
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
+        if not (cached / WHEELHOUSE_COMPLETE).is_file():
+            return _pip_download(target)
+    target.mkdir(parents=True, exist_ok=True)
+    for wheel in cached.iterdir():
+        if wheel.name != WHEELHOUSE_COMPLETE:
+            shutil.copy2(wheel, target / wheel.name)
+    return sorted(path.name for path in target.iterdir())
+
+
+def _pip_download(target: Path) -> list[str]:
     target.mkdir(parents=True, exist_ok=True)
     platforms = [argument for p in WHEEL_PLATFORMS for argument in ("--platform", p)]
     _run(

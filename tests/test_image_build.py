@@ -56,3 +56,61 @@ def test_the_image_pins_agree_with_the_project_lock():
         image_pins
     )
     assert {name: pin for name, pin in image_pins.items() if lock.get(name) != pin} == {}
+
+
+# -- the wheelhouse, kept in the user's cache ---------------------------------------------------
+WHEELS = ("boto3-1.44.8-py3-none-any.whl", "rpy2_rinterface-3.6.5.tar.gz")
+
+
+@pytest.fixture
+def fake_pip(monkeypatch, tmp_path):
+    """pip download as a stand-in that writes two files into --dest; counts its runs."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    runs: list[Path] = []
+
+    def run(command, step, env=None):
+        destination = Path(command[command.index("--dest") + 1])
+        runs.append(destination)
+        for name in WHEELS:
+            (destination / name).write_text(name)
+
+    monkeypatch.setattr(image, "_run", run)
+    return runs
+
+
+def test_the_wheelhouse_is_downloaded_once_per_set_of_pins_then_copied(fake_pip, tmp_path):
+    first = image.download_wheelhouse(tmp_path / "one" / "wheelhouse")
+    second = image.download_wheelhouse(tmp_path / "two" / "wheelhouse")
+    assert first == second == sorted(WHEELS)
+    assert len(fake_pip) == 1 and fake_pip[0].parent == image.wheelhouse_cache()
+    assert (tmp_path / "two" / "wheelhouse" / WHEELS[0]).read_text() == WHEELS[0]
+    assert sorted(p.name for p in image.wheelhouse_cache().iterdir()) == [fake_pip[0].name[1:17]]
+
+
+def test_a_cached_download_cut_short_is_downloaded_again(fake_pip, tmp_path):
+    cut_short = image.wheelhouse_cache() / image._wheelhouse_key()
+    cut_short.mkdir(parents=True)
+    (cut_short / WHEELS[0]).write_text("half a wheel")
+    assert image.download_wheelhouse(tmp_path / "wheelhouse") == sorted(WHEELS)
+    assert len(fake_pip) == 1
+    assert (tmp_path / "wheelhouse" / WHEELS[0]).read_text() == WHEELS[0]
+
+
+def test_a_failed_download_leaves_nothing_in_the_cache(monkeypatch, tmp_path):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+
+    def failing(command, step, env=None):
+        Path(command[command.index("--dest") + 1], WHEELS[0]).write_text("partial")
+        raise image.ImageBuildError(f"{step} failed (exit 1):\nno route to the index")
+
+    monkeypatch.setattr(image, "_run", failing)
+    with pytest.raises(image.ImageBuildError, match="pip download"):
+        image.download_wheelhouse(tmp_path / "wheelhouse")
+    assert list(image.wheelhouse_cache().iterdir()) == []
+
+
+def test_without_a_writable_cache_the_wheelhouse_goes_straight_to_the_build(fake_pip, tmp_path):
+    (tmp_path / "cache").write_text("a file where the cache folder would be")
+    target = tmp_path / "wheelhouse"
+    assert image.download_wheelhouse(target) == sorted(WHEELS)
+    assert fake_pip == [target]
