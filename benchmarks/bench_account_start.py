@@ -4,7 +4,7 @@ Every notebook kernel, learner copy and test module starts an account of its own
 paid a hundred times in ``make test``. Two variants, interleaved in one run:
 
 - ``series``: the account as it runs (helpers/service_models.py's shared botocore loader, moto
-  patch gap 17: one IAM backend, the managed policies' JSON parsed once);
+  patch gap 17: one IAM backend, the managed policies' fields worked out once);
 - ``moto's lookup``: the same account with moto's own ``get_account_id_from`` and
   ``_init_aws_policies`` put back, and each session on a loader of its own (``boto3.Session``).
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import io
 import itertools
 import json
@@ -37,6 +38,14 @@ if not _BUILD_DIR_GIVEN:
         prefix=f"series-tests-{os.environ.get('PYTEST_XDIST_WORKER', 'main')}-"
     )
     _SCRATCH.append(Path(os.environ["SERIES_BUILD_DIR"]))
+
+# A test process holds hundreds of thousands of objects (moto's backends, botocore's models), and
+# each of CPython's full collections walks them all: about 0.3 s, some twenty times per worker,
+# for cycles that are few and short-lived here. Collecting the young generation every 10,000
+# allocations instead of 700, and the oldest after 100 collections of the middle one instead of
+# 10, cut the time spent in the collector from 4.7 s to 1.6 s over the IAM and API Gateway
+# modules (three runs each, CPU 39.1 s -> 36.7 s median). The tests' own processes only.
+gc.set_threshold(10_000, 10, 100)
 
 
 # -- parallel runs (`make test`: pytest-xdist, -n 3 --dist loadfile) ------------------------------
