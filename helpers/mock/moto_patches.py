@@ -3,10 +3,9 @@
 This module holds the account's own patches (IAM and STS enforcement, S3's actions, resources as
 AWS authorizes them); each service's live in its package (``awslambda/moto_patches.py``,
 ``apigateway/moto_patches.py``, ``ecr/moto_patches.py``). ``install()`` applies them all once per
-process through
-``patching``; each does its work only while a mock account is active (``activate``/
-``deactivate``) and otherwise calls moto's original, so other uses of moto in the same process
-(``mock_aws`` in someone else's test) are unaffected. Gap 17's two are the exception: they give
+process through ``patching``; each does its work only while a mock account is active
+(``activate``/``deactivate``) and otherwise calls moto's original, so other uses of moto in the
+same process (``mock_aws`` in someone else's test) are unaffected. Gap 17's two are the exception: they give
 moto's own answers for less CPU, so they work for every use of moto in the process. Nothing of
 moto's API Gateway is patched at install: it is imported on first use (apigateway/moto_api.py).
 
