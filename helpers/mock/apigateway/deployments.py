@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 SNAPSHOTS = "_mock_deployed_snapshots"
 _lock = threading.Lock()
 _original: Any = None
+_hooked = False
 
 
 @dataclass
@@ -85,7 +86,13 @@ def _create_deployment(self: RestAPI, *args: Any, **kwargs: Any) -> Any:
 
 def install() -> None:
     """Wrap ``RestAPI.create_deployment`` once per process, as soon as moto's API Gateway is
-    imported (at once, if it already is)."""
+    imported (at once, if it already is). Every account start calls this; the hook is registered
+    by the first call only."""
+    global _hooked
+    with _lock:
+        if _hooked:
+            return
+        _hooked = True
     moto_api.when_imported(_wrap)
 
 
